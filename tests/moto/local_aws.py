@@ -1,0 +1,227 @@
+"""A local, access-controlled STS + S3 for rolebridge's tests and demo (moto server on loopback).
+
+Stock moto (5.2) leaves two gaps that would make the tests prove nothing, so this launcher closes
+them in-process before serving:
+
+1. Cross-account trust: moto looks the role of an AssumeRole call up in the *caller's* account, so
+   a role in another account is assumed without its trust policy or `sts:ExternalId` condition
+   being evaluated, and a role that does not exist can be assumed. Here the role is looked up in
+   the account its ARN names, a missing role is denied, and its trust policy is evaluated.
+   Moto also lets a condition on an absent key pass (no ExternalId at all satisfies
+   `StringEquals sts:ExternalId`); as in IAM, such a condition now fails unless it is an
+   `...IfExists`, `Null` or `ForAllValues:` one.
+2. The AWS SDK for Java v1 signs `User-Agent`, which botocore's verifier drops from the signed
+   headers, so every v1 request would fail with SignatureDoesNotMatch once auth is on.
+
+Then it creates the fixture (accounts, users, roles, buckets) with auth off, turns IAM enforcement
+on, writes the fixture as JSON and serves until killed. The moto request recorder is available at
+/moto-api/recorder/* (start/stop/reset/download).
+
+Usage: local_aws.py --port PORT --fixture-out FILE [--recording FILE]
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+
+SOURCE_ACCOUNT = "111111111111"
+DEST_ACCOUNT_A = "222222222222"
+DEST_ACCOUNT_B = "333333333333"
+EXTERNAL_ID_A = "rolebridge-test-ext-a"
+EXTERNAL_ID_B = "rolebridge-test-ext-b"
+
+
+def patch_moto():
+    import botocore.auth
+
+    if "user-agent" in botocore.auth.SIGNED_HEADERS_BLACKLIST:
+        botocore.auth.SIGNED_HEADERS_BLACKLIST.remove("user-agent")
+
+    from moto.iam import access_control
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+    from moto.iam.utils import (
+        REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK,
+        format_incoming_conditional_values,
+    )
+
+    def role_in_its_own_account(role_arn):
+        parts = role_arn.split(":")
+        if len(parts) < 6 or parts[2] != "iam":
+            raise NotFoundException(f"not a role ARN: {role_arn}")
+        return iam_backends[parts[4]][parts[1]].get_role_by_arn(role_arn)
+
+    def is_assuming_role_operation(self, resource_arn):
+        return (
+            ":role" in resource_arn.lower()
+            and self._action in REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
+        )
+
+    def check_role_trust_relationship(self, role_arn):
+        try:
+            role = role_in_its_own_account(role_arn)
+        except NotFoundException:
+            return False  # real STS: AccessDenied for a role that does not exist
+        policy = access_control.IAMPolicy(role.assume_role_policy_document)
+        result = policy.is_action_permitted(
+            self._action,
+            role_arn,
+            self._access_key.arn,
+            format_incoming_conditional_values(self._data),
+        )
+        return result == access_control.PermissionResult.PERMITTED
+
+    from moto.iam import policy_conditions
+
+    verify_present_values = policy_conditions.TrustCondition.verify_condition
+
+    def verify_condition(self, actual_values):
+        op = self._condition
+        tolerant = op.endswith("IfExists") or op == "Null" or op.startswith("ForAllValues")
+        if not actual_values and not tolerant:
+            return False
+        return verify_present_values(self, actual_values)
+
+    policy_conditions.TrustCondition.verify_condition = verify_condition
+    access_control.IAMRequestBase._is_assuming_role_operation = is_assuming_role_operation
+    access_control.IAMRequestBase._check_role_trust_relationship = check_role_trust_relationship
+
+
+def client(endpoint, service, account):
+    import boto3
+
+    c = boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="fixture-setup",
+        aws_secret_access_key="fixture-setup",
+    )
+
+    def add_account(request, **_):
+        request.headers["x-moto-account-id"] = account
+
+    c.meta.events.register("before-sign.*.*", add_account)
+    return c
+
+
+def trust_policy(principal_arn, external_id):
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": principal_arn},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+                }
+            ],
+        }
+    )
+
+
+def bucket_policy(bucket):
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                }
+            ],
+        }
+    )
+
+
+def make_user(endpoint, account, name, policy):
+    iam = client(endpoint, "iam", account)
+    user = iam.create_user(UserName=name)["User"]
+    iam.put_user_policy(UserName=name, PolicyName="only-assume-role", PolicyDocument=policy)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {
+        "arn": user["Arn"],
+        "accessKeyId": key["AccessKeyId"],
+        "secretAccessKey": key["SecretAccessKey"],
+    }
+
+
+def make_destination(endpoint, account, role_name, bucket, source_arn, external_id):
+    iam = client(endpoint, "iam", account)
+    role = iam.create_role(
+        RoleName=role_name,
+        AssumeRolePolicyDocument=trust_policy(source_arn, external_id),
+        MaxSessionDuration=43200,
+    )["Role"]
+    iam.put_role_policy(RoleName=role_name, PolicyName="write-bucket", PolicyDocument=bucket_policy(bucket))
+    client(endpoint, "s3", account).create_bucket(Bucket=bucket)
+    return {"account": account, "roleArn": role["Arn"], "bucket": bucket, "externalId": external_id}
+
+
+def create_fixture(endpoint):
+    assume_any = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+        }
+    )
+    source = make_user(endpoint, SOURCE_ACCOUNT, "etl-source", assume_any)
+    # Allowed to call AssumeRole by its own policy, but named by no trust policy.
+    intruder = make_user(endpoint, SOURCE_ACCOUNT, "intruder", assume_any)
+    return {
+        "endpoint": endpoint,
+        "region": "us-east-1",
+        "sourceAccount": SOURCE_ACCOUNT,
+        "source": source,
+        "intruder": intruder,
+        "destA": make_destination(
+            endpoint, DEST_ACCOUNT_A, "cross-account-writer", "dest-a", source["arn"], EXTERNAL_ID_A
+        ),
+        "destB": make_destination(
+            endpoint, DEST_ACCOUNT_B, "cross-account-writer-b", "dest-b", source["arn"], EXTERNAL_ID_B
+        ),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--fixture-out", required=True)
+    ap.add_argument("--recording", default=None)
+    args = ap.parse_args()
+    if args.recording:
+        os.environ["MOTO_RECORDER_FILEPATH"] = args.recording
+
+    patch_moto()
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.server import ThreadedMotoServer
+
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")  # fixture setup runs unauthenticated
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{args.port}"
+    fixture = create_fixture(endpoint)
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0  # from here on every request is authenticated
+    ActionAuthenticatorMixin.request_count = 0
+
+    tmp = args.fixture_out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(fixture, f, indent=2)
+    os.replace(tmp, args.fixture_out)
+    print(f"local STS + S3 ready on {endpoint}", file=sys.stderr, flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

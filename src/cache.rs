@@ -1,0 +1,636 @@
+//! The process-wide session cache.
+//!
+//! One entry per [`SessionSpec`], that is per distinct set of everything that changes the session.
+//! Hadoop makes a provider per FileSystem instance; all providers with the same settings share one
+//! entry, so they share one STS session. Per entry, at most one fetch is in flight: callers that
+//! need a session while one is being fetched wait for that fetch instead of starting their own.
+//!
+//! Timing, for a session expiring at `E` and a provider's `refresh_ahead` `R`:
+//! - before `E - R` the session is handed out as is, and the caller is told to ask again at `E - R`;
+//! - from `E - R` a background fetch starts (one per entry) and the current session is still
+//!   handed out, with "ask again" a second later, never later than `E - 60 s`;
+//! - from `E - 60 s` the session is never handed out: callers wait for a fetch.
+//!
+//! Fetches run on the runtime given to the cache; callers block on a condition variable, bounded
+//! by [`CacheOptions::wait_bound`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::runtime::Handle;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::settings::{Settings, StsTarget, MIN_REMAINING_VALIDITY};
+
+/// Temporary credentials of an assumed-role session. `Debug` hides the secrets.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expiration: SystemTime,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field("session_token", &"** redacted **")
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
+/// Where the credentials that call AssumeRole come from. Today always the AWS default chain of
+/// the process; role chains and per-user sources will add variants.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    DefaultChain,
+}
+
+/// Everything that changes the session: the cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionSpec {
+    pub source: Source,
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub session_name: String,
+    pub duration_secs: u64,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub sts: StsTarget,
+}
+
+impl SessionSpec {
+    pub fn from_settings(s: &Settings) -> Self {
+        SessionSpec {
+            source: Source::DefaultChain,
+            role_arn: s.role_arn.clone(),
+            external_id: s.external_id.clone(),
+            session_name: s.session_name.clone(),
+            duration_secs: s.duration.as_secs(),
+            policy: s.policy.clone(),
+            policy_arns: s.policy_arns.clone(),
+            sts: s.sts.clone(),
+        }
+    }
+}
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Something that makes a new session: STS in production, a counter in tests.
+pub trait FetchSession: Send + Sync + 'static {
+    fn fetch(&self, spec: &SessionSpec) -> BoxFuture<Result<Session>>;
+}
+
+/// A session handed out, with the time at which the caller should ask the cache again.
+#[derive(Debug, Clone)]
+pub struct Handout {
+    pub session: Arc<Session>,
+    pub ask_again_at: SystemTime,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CacheOptions {
+    /// How long a caller with no valid session waits for a fetch before giving up.
+    pub wait_bound: Duration,
+    /// While a background refresh is under way, how soon callers ask again.
+    pub recheck: Duration,
+    /// Backoff after a failed fetch: doubles from `backoff_min` up to `backoff_max`.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions {
+            wait_bound: Duration::from_secs(45),
+            recheck: Duration::from_secs(1),
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The cached state of one session.
+pub struct Entry {
+    spec: SessionSpec,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    session: Option<Arc<Session>>,
+    fetching: bool,
+    /// Bumped when a fetch completes, successfully or not.
+    generation: u64,
+    /// The error of the last fetch, cleared by a successful one.
+    last_error: Option<Error>,
+    failures: u32,
+    /// No new fetch before this after a failure (background refresh and fail-fast callers).
+    retry_at: Option<SystemTime>,
+    fetches: u64,
+}
+
+impl Entry {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn spec(&self) -> &SessionSpec {
+        &self.spec
+    }
+
+    /// How many fetches of this entry have completed (successful or not).
+    pub fn fetches(&self) -> u64 {
+        self.lock().fetches
+    }
+}
+
+pub struct SessionCache {
+    entries: Mutex<HashMap<SessionSpec, Arc<Entry>>>,
+    fetcher: Arc<dyn FetchSession>,
+    clock: Arc<dyn Clock>,
+    runtime: Handle,
+    options: CacheOptions,
+}
+
+fn usable(session: &Option<Arc<Session>>, now: SystemTime) -> Option<&Arc<Session>> {
+    session
+        .as_ref()
+        .filter(|s| now + MIN_REMAINING_VALIDITY < s.expiration)
+}
+
+impl SessionCache {
+    pub fn new(
+        fetcher: Arc<dyn FetchSession>,
+        clock: Arc<dyn Clock>,
+        runtime: Handle,
+        options: CacheOptions,
+    ) -> Self {
+        SessionCache {
+            entries: Mutex::new(HashMap::new()),
+            fetcher,
+            clock,
+            runtime,
+            options,
+        }
+    }
+
+    /// The entry of a spec, created empty on first use. Fetches nothing.
+    pub fn entry(&self, spec: SessionSpec) -> Arc<Entry> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .entry(spec)
+            .or_insert_with_key(|spec| {
+                Arc::new(Entry {
+                    spec: spec.clone(),
+                    state: Mutex::new(State::default()),
+                    changed: Condvar::new(),
+                })
+            })
+            .clone()
+    }
+
+    /// A valid session for `entry`: the cached one, or the result of a fetch this call waits for.
+    pub fn get(&self, entry: &Arc<Entry>, refresh_ahead: Duration) -> Result<Handout> {
+        let mut st = entry.lock();
+        loop {
+            let now = self.clock.now();
+            if let Some(s) = usable(&st.session, now) {
+                let s = s.clone();
+                let fresh_until = s.expiration.checked_sub(refresh_ahead).unwrap_or(now);
+                let ask_again_at = if now < fresh_until {
+                    fresh_until
+                } else {
+                    if !st.fetching && st.retry_at.is_none_or(|t| now >= t) {
+                        self.start_fetch(entry, &mut st);
+                    }
+                    (now + self.options.recheck).min(s.expiration - MIN_REMAINING_VALIDITY)
+                };
+                return Ok(Handout {
+                    session: s,
+                    ask_again_at,
+                });
+            }
+            if !st.fetching {
+                if let (Some(e), Some(t)) = (&st.last_error, st.retry_at) {
+                    if now < t {
+                        return Err(e.clone());
+                    }
+                }
+                self.start_fetch(entry, &mut st);
+            }
+            st = self.wait_for_fetch(entry, st)?;
+            let now = self.clock.now();
+            if usable(&st.session, now).is_none() {
+                return Err(match &st.last_error {
+                    Some(e) => e.clone(),
+                    None => Error::Internal(format!(
+                        "STS returned a session for {} that expires within a minute; check the system clock",
+                        entry.spec.role_arn
+                    )),
+                });
+            }
+        }
+    }
+
+    /// Fetches a new session now (joining a fetch already under way) and returns it.
+    pub fn refresh(&self, entry: &Arc<Entry>, refresh_ahead: Duration) -> Result<Handout> {
+        let mut st = entry.lock();
+        if !st.fetching {
+            self.start_fetch(entry, &mut st);
+        }
+        let st = self.wait_for_fetch(entry, st)?;
+        if let Some(e) = &st.last_error {
+            return Err(e.clone());
+        }
+        drop(st);
+        self.get(entry, refresh_ahead)
+    }
+
+    /// Waits until the fetch under way completes; the guard is held again on return.
+    fn wait_for_fetch<'a>(
+        &self,
+        entry: &'a Entry,
+        mut st: MutexGuard<'a, State>,
+    ) -> Result<MutexGuard<'a, State>> {
+        let generation = st.generation;
+        let deadline = Instant::now() + self.options.wait_bound;
+        while st.generation == generation {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout {
+                    role_arn: entry.spec.role_arn.clone(),
+                    waited: self.options.wait_bound,
+                });
+            }
+            st = entry
+                .changed
+                .wait_timeout(st, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        Ok(st)
+    }
+
+    fn start_fetch(&self, entry: &Arc<Entry>, st: &mut State) {
+        st.fetching = true;
+        let fetch = self.fetcher.fetch(&entry.spec);
+        let mut guard = FetchGuard {
+            entry: Some(entry.clone()),
+            clock: self.clock.clone(),
+            options: self.options,
+        };
+        self.runtime.spawn(async move {
+            let result = fetch.await;
+            guard.complete(result);
+        });
+    }
+}
+
+/// Completes a fetch exactly once: with its result, or, if the task is dropped or panics before
+/// that, with an error, so that waiters are woken and later calls can fetch again.
+struct FetchGuard {
+    entry: Option<Arc<Entry>>,
+    clock: Arc<dyn Clock>,
+    options: CacheOptions,
+}
+
+impl FetchGuard {
+    fn complete(&mut self, result: Result<Session>) {
+        let Some(entry) = self.entry.take() else {
+            return;
+        };
+        let mut st = entry.lock();
+        st.fetching = false;
+        st.generation += 1;
+        st.fetches += 1;
+        match result {
+            Ok(session) => {
+                st.session = Some(Arc::new(session));
+                st.last_error = None;
+                st.failures = 0;
+                st.retry_at = None;
+            }
+            Err(e) => {
+                st.failures = st.failures.saturating_add(1);
+                let backoff = self
+                    .options
+                    .backoff_min
+                    .saturating_mul(1 << (st.failures - 1).min(16))
+                    .min(self.options.backoff_max);
+                st.retry_at = Some(self.clock.now() + backoff);
+                st.last_error = Some(e);
+            }
+        }
+        drop(st);
+        entry.changed.notify_all();
+    }
+}
+
+impl Drop for FetchGuard {
+    fn drop(&mut self) {
+        if self.entry.is_some() {
+            self.complete(Err(Error::Internal(
+                "the STS fetch ended without a result".into(),
+            )));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Barrier;
+    use std::thread;
+
+    const T0: Duration = Duration::from_secs(1_800_000_000);
+
+    /// Hands out sessions of `duration` from the manual clock, counting calls; can be told to fail
+    /// or to take a while.
+    struct FakeSts {
+        clock: Arc<ManualClock>,
+        duration: Duration,
+        calls: AtomicU64,
+        fail: Mutex<Option<Error>>,
+        delay: Duration,
+    }
+
+    impl FetchSession for FakeSts {
+        fn fetch(&self, _spec: &SessionSpec) -> BoxFuture<Result<Session>> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            let result = match self.fail.lock().unwrap().clone() {
+                Some(e) => Err(e),
+                None => Ok(Session {
+                    access_key_id: format!("ASIA{n:016}"),
+                    secret_access_key: "secret".into(),
+                    session_token: "token".into(),
+                    expiration: self.clock.now() + self.duration,
+                }),
+            };
+            let delay = self.delay;
+            Box::pin(async move {
+                tokio::time::sleep(delay).await;
+                result
+            })
+        }
+    }
+
+    struct Fixture {
+        clock: Arc<ManualClock>,
+        sts: Arc<FakeSts>,
+        cache: SessionCache,
+        entry: Arc<Entry>,
+        _rt: tokio::runtime::Runtime,
+    }
+
+    fn spec(name: &str) -> SessionSpec {
+        SessionSpec {
+            source: Source::DefaultChain,
+            role_arn: "arn:aws:iam::222222222222:role/writer".into(),
+            external_id: Some("ext".into()),
+            session_name: name.into(),
+            duration_secs: 900,
+            policy: None,
+            policy_arns: vec![],
+            sts: StsTarget {
+                region: Some("us-east-1".into()),
+                endpoint: None,
+            },
+        }
+    }
+
+    fn fixture(delay: Duration) -> Fixture {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + T0));
+        let sts = Arc::new(FakeSts {
+            clock: clock.clone(),
+            duration: Duration::from_secs(900),
+            calls: AtomicU64::new(0),
+            fail: Mutex::new(None),
+            delay,
+        });
+        let options = CacheOptions {
+            wait_bound: Duration::from_secs(5),
+            ..CacheOptions::default()
+        };
+        let cache = SessionCache::new(sts.clone(), clock.clone(), rt.handle().clone(), options);
+        let entry = cache.entry(spec("s1"));
+        Fixture {
+            clock,
+            sts,
+            cache,
+            entry,
+            _rt: rt,
+        }
+    }
+
+    /// Waits (real time, bounded) until the fake STS has completed `n` fetches.
+    fn settle(f: &Fixture, n: u64) {
+        let until = Instant::now() + Duration::from_secs(5);
+        while f.entry.fetches() < n {
+            assert!(Instant::now() < until, "fetch {n} never completed");
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    const R: Duration = Duration::from_secs(300);
+
+    #[test]
+    fn first_call_fetches_then_serves_from_cache() {
+        let f = fixture(Duration::ZERO);
+        let h1 = f.cache.get(&f.entry, R).unwrap();
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(h1.ask_again_at, h1.session.expiration - R);
+        f.clock.advance(Duration::from_secs(599));
+        let h2 = f.cache.get(&f.entry, R).unwrap();
+        assert!(Arc::ptr_eq(&h1.session, &h2.session));
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn refreshes_ahead_in_the_background_without_making_callers_wait() {
+        let f = fixture(Duration::from_millis(200));
+        let first = f.cache.get(&f.entry, R).unwrap();
+        f.clock.advance(Duration::from_secs(600)); // exactly E - R
+        let started = Instant::now();
+        let h = f.cache.get(&f.entry, R).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_millis(150),
+            "caller waited for the refresh"
+        );
+        assert!(
+            Arc::ptr_eq(&h.session, &first.session),
+            "the current session is still handed out"
+        );
+        assert_eq!(h.ask_again_at, f.clock.now() + Duration::from_secs(1));
+        // more callers during the refresh start no second fetch
+        for _ in 0..10 {
+            f.cache.get(&f.entry, R).unwrap();
+        }
+        settle(&f, 2);
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+        let fresh = f.cache.get(&f.entry, R).unwrap();
+        assert_ne!(fresh.session.access_key_id, first.session.access_key_id);
+        assert_eq!(
+            fresh.session.expiration,
+            f.clock.now() + Duration::from_secs(900)
+        );
+    }
+
+    #[test]
+    fn never_hands_out_a_session_within_a_minute_of_expiry() {
+        let f = fixture(Duration::ZERO);
+        *f.sts.fail.lock().unwrap() = None;
+        let first = f.cache.get(&f.entry, R).unwrap();
+        // STS fails from now on; the background refresh at E - R fails.
+        *f.sts.fail.lock().unwrap() = Some(Error::Transport {
+            role_arn: "r".into(),
+            endpoint: "e".into(),
+            detail: "connection refused".into(),
+        });
+        f.clock.advance(Duration::from_secs(600));
+        let h = f.cache.get(&f.entry, R).unwrap();
+        assert!(Arc::ptr_eq(&h.session, &first.session));
+        settle(&f, 2);
+        // still served until one minute before expiry; "ask again" never points past E - 60 s
+        f.clock.advance(Duration::from_secs(239)); // E - 61 s
+        let h = f.cache.get(&f.entry, R).unwrap();
+        assert!(Arc::ptr_eq(&h.session, &first.session));
+        assert!(h.ask_again_at <= first.session.expiration - MIN_REMAINING_VALIDITY);
+        f.clock.advance(Duration::from_secs(1)); // E - 60 s
+        let err = f.cache.get(&f.entry, R).unwrap_err();
+        assert_eq!(err.code(), "NetworkError");
+        // STS recovers: the next call (after the backoff) waits for and gets a new session
+        *f.sts.fail.lock().unwrap() = None;
+        f.clock.advance(Duration::from_secs(30));
+        let h = f.cache.get(&f.entry, R).unwrap();
+        assert_ne!(h.session.access_key_id, first.session.access_key_id);
+    }
+
+    #[test]
+    fn expired_session_makes_the_caller_wait_for_a_new_one() {
+        let f = fixture(Duration::from_millis(50));
+        let first = f.cache.get(&f.entry, R).unwrap();
+        f.clock.advance(Duration::from_secs(10_000));
+        let h = f.cache.get(&f.entry, R).unwrap();
+        assert_ne!(h.session.access_key_id, first.session.access_key_id);
+        assert!(h.session.expiration > f.clock.now() + MIN_REMAINING_VALIDITY);
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn failure_without_a_session_fails_fast_during_backoff() {
+        let f = fixture(Duration::ZERO);
+        *f.sts.fail.lock().unwrap() = Some(Error::Sts {
+            role_arn: "r".into(),
+            code: "AccessDenied".into(),
+            message: "no".into(),
+            hint: String::new(),
+            retryable: false,
+        });
+        assert_eq!(f.cache.get(&f.entry, R).unwrap_err().code(), "AccessDenied");
+        assert_eq!(f.cache.get(&f.entry, R).unwrap_err().code(), "AccessDenied");
+        assert_eq!(
+            f.sts.calls.load(Ordering::SeqCst),
+            1,
+            "second call within the backoff reuses the error"
+        );
+        f.clock.advance(Duration::from_secs(1));
+        assert!(f.cache.get(&f.entry, R).is_err());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn refresh_forces_a_new_session() {
+        let f = fixture(Duration::ZERO);
+        let a = f.cache.get(&f.entry, R).unwrap();
+        let b = f.cache.refresh(&f.entry, R).unwrap();
+        assert_ne!(a.session.access_key_id, b.session.access_key_id);
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn different_specs_get_different_entries_and_same_specs_share() {
+        let f = fixture(Duration::ZERO);
+        assert!(Arc::ptr_eq(&f.entry, &f.cache.entry(spec("s1"))));
+        let other = f.cache.entry(spec("s2"));
+        assert!(!Arc::ptr_eq(&f.entry, &other));
+        let a = f.cache.get(&f.entry, R).unwrap();
+        let b = f.cache.get(&other, R).unwrap();
+        assert_ne!(a.session.access_key_id, b.session.access_key_id);
+    }
+
+    #[test]
+    fn many_threads_one_fetch() {
+        let f = Arc::new(fixture(Duration::from_millis(100)));
+        let threads = 16 * 8;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let f = f.clone();
+                let barrier = barrier.clone();
+                thread::spawn(move || {
+                    let entry = f.cache.entry(spec("s1"));
+                    barrier.wait();
+                    f.cache
+                        .get(&entry, R)
+                        .unwrap()
+                        .session
+                        .access_key_id
+                        .clone()
+                })
+            })
+            .collect();
+        let keys: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 1);
+        assert!(keys.iter().all(|k| *k == keys[0]));
+    }
+
+    #[test]
+    fn a_fetch_that_never_completes_is_bounded() {
+        let f = fixture(Duration::from_secs(3600));
+        let options = CacheOptions {
+            wait_bound: Duration::from_millis(200),
+            ..CacheOptions::default()
+        };
+        let cache = SessionCache::new(
+            f.sts.clone(),
+            f.clock.clone(),
+            f._rt.handle().clone(),
+            options,
+        );
+        let entry = cache.entry(spec("slow"));
+        let started = Instant::now();
+        let err = cache.get(&entry, R).unwrap_err();
+        assert_eq!(err.code(), "Timeout");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let s = Session {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI".into(),
+            session_token: "FwoGZXIvYXdz".into(),
+            expiration: SystemTime::UNIX_EPOCH,
+        };
+        let shown = format!("{s:?}");
+        assert!(shown.contains("ASIAEXAMPLE"));
+        assert!(!shown.contains("wJalrXUtnFEMI") && !shown.contains("FwoGZXIvYXdz"));
+    }
+}

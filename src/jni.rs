@@ -1,0 +1,313 @@
+//! JNI glue for `dev.rolebridge.hadoop.NativeBridge`: the only module with `extern "system"` and
+//! `unsafe`.
+//!
+//! Every entry point converts its arguments, calls a plain function that returns `Result`, and
+//! turns an error into a Java exception in one place ([`run`]). No panic crosses the boundary: a
+//! panic becomes a `RoleBridgeException` carrying its message, and the JVM goes on.
+//!
+//! Error mapping (exhaustive):
+//! - [`Error::Setting`] -> `RoleBridgeConfigException` (an `IllegalArgumentException`), with the key;
+//! - [`Error::Sts`], [`Error::Transport`], [`Error::Timeout`] -> `RoleBridgeStsException`, with
+//!   STS's error code and whether retrying may help;
+//! - [`Error::Closed`] -> `IllegalStateException`;
+//! - [`Error::Internal`] and panics -> `RoleBridgeException`.
+//!
+//! A Java exception already pending (from a failed JNI call) is let through untouched.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jni::objects::{JClass, JObject, JObjectArray, JString, JThrowable, JValue};
+use jni::sys::{jlong, jobject, jstring};
+use jni::JNIEnv;
+
+use crate::cache::Handout;
+use crate::error::Error;
+use crate::provider::Provider;
+use crate::settings::RawSettings;
+
+const CONFIG_EXCEPTION: &str = "dev/rolebridge/hadoop/RoleBridgeConfigException";
+const STS_EXCEPTION: &str = "dev/rolebridge/hadoop/RoleBridgeStsException";
+const BASE_EXCEPTION: &str = "dev/rolebridge/hadoop/RoleBridgeException";
+const NATIVE_SESSION: &str = "dev/rolebridge/hadoop/NativeSession";
+
+/// Why an entry point failed: our own error, or a JNI call that failed (usually with a Java
+/// exception already pending).
+enum Failure {
+    Rust(Error),
+    Jni(jni::errors::Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Rust(e)
+    }
+}
+
+impl From<jni::errors::Error> for Failure {
+    fn from(e: jni::errors::Error) -> Self {
+        Failure::Jni(e)
+    }
+}
+
+type JniResult<T> = Result<T, Failure>;
+
+/// Runs `f`, catching panics, and converts a failure into a pending Java exception; returns
+/// `fallback` (which Java never sees, as an exception is pending) in that case.
+fn run<'local, T>(
+    env: &mut JNIEnv<'local>,
+    fallback: T,
+    f: impl FnOnce(&mut JNIEnv<'local>) -> JniResult<T>,
+) -> T {
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(env)));
+    let failure = match outcome {
+        Ok(Ok(v)) => return v,
+        Ok(Err(failure)) => failure,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Failure::Rust(Error::Internal(format!("panic in native code: {msg}")))
+        }
+    };
+    // Throwing must not panic either; if it fails, the JVM reports the missing exception itself.
+    let _ = catch_unwind(AssertUnwindSafe(|| throw(env, failure)));
+    fallback
+}
+
+fn throw(env: &mut JNIEnv<'_>, failure: Failure) {
+    if env.exception_check().unwrap_or(true) {
+        return; // let the pending Java exception through untouched
+    }
+    let error = match failure {
+        Failure::Rust(e) => e,
+        Failure::Jni(e) => Error::Internal(format!("JNI call failed: {e}")),
+    };
+    let message = error.to_string();
+    let built = match &error {
+        Error::Setting { key, .. } => new_throwable(
+            env,
+            CONFIG_EXCEPTION,
+            "(Ljava/lang/String;Ljava/lang/String;)V",
+            &[Arg::Str(key), Arg::Str(&message)],
+        ),
+        Error::Sts { .. } | Error::Transport { .. } | Error::Timeout { .. } => new_throwable(
+            env,
+            STS_EXCEPTION,
+            "(Ljava/lang/String;Ljava/lang/String;Z)V",
+            &[
+                Arg::Str(error.code()),
+                Arg::Str(&message),
+                Arg::Bool(error.is_retryable()),
+            ],
+        ),
+        Error::Closed => {
+            let _ = env.throw_new("java/lang/IllegalStateException", &message);
+            return;
+        }
+        Error::Internal(_) => new_throwable(
+            env,
+            BASE_EXCEPTION,
+            "(Ljava/lang/String;)V",
+            &[Arg::Str(&message)],
+        ),
+    };
+    match built {
+        Ok(t) => {
+            let _ = env.throw(t);
+        }
+        Err(_) => {
+            if !env.exception_check().unwrap_or(true) {
+                let _ = env.throw_new("java/lang/RuntimeException", &message);
+            }
+        }
+    }
+}
+
+enum Arg<'a> {
+    Str(&'a str),
+    Bool(bool),
+}
+
+fn new_throwable<'local>(
+    env: &mut JNIEnv<'local>,
+    class: &str,
+    sig: &str,
+    args: &[Arg<'_>],
+) -> jni::errors::Result<JThrowable<'local>> {
+    let mut objects = Vec::with_capacity(args.len());
+    for a in args {
+        objects.push(match a {
+            Arg::Str(s) => JObject::from(env.new_string(*s)?),
+            Arg::Bool(_) => JObject::null(),
+        });
+    }
+    let values: Vec<JValue<'_, '_>> = args
+        .iter()
+        .zip(&objects)
+        .map(|(a, o)| match a {
+            Arg::Str(_) => JValue::Object(o),
+            Arg::Bool(b) => JValue::Bool(u8::from(*b)),
+        })
+        .collect();
+    Ok(JThrowable::from(env.new_object(class, sig, &values)?))
+}
+
+// ---- handles -------------------------------------------------------------------------------
+//
+// The one contract for handles: a handle is `Arc::into_raw` of a `Provider`, cast to `jlong`.
+// The Java owner (`ProviderHandle`) holds it in a final field, frees it exactly once through
+// `close` (guarded by an AtomicBoolean and a lock that excludes concurrent calls), and never uses
+// it after that. 0 is never a valid handle. Borrowing takes a new strong count, so a provider
+// stays alive for the whole of a call.
+
+fn into_handle(provider: Provider) -> jlong {
+    Arc::into_raw(Arc::new(provider)) as jlong
+}
+
+fn borrow(handle: jlong) -> Result<Arc<Provider>, Error> {
+    if handle == 0 {
+        return Err(Error::Closed);
+    }
+    let ptr = handle as *const Provider;
+    // SAFETY: per the handle contract, `handle` came from `into_handle` and has not been released.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Ok(Arc::from_raw(ptr))
+    }
+}
+
+fn release(handle: jlong) {
+    if handle != 0 {
+        // SAFETY: per the handle contract, this is the one release of a handle from `into_handle`.
+        unsafe { drop(Arc::from_raw(handle as *const Provider)) }
+    }
+}
+
+// ---- plain functions behind the entry points ------------------------------------------------
+
+fn opt_string(env: &mut JNIEnv<'_>, s: &JString<'_>) -> JniResult<Option<String>> {
+    if s.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(env.get_string(s)?.into()))
+}
+
+fn inner_open(
+    env: &mut JNIEnv<'_>,
+    bucket: &JString<'_>,
+    user: &JString<'_>,
+    kv: &JObjectArray<'_>,
+) -> JniResult<jlong> {
+    let bucket = opt_string(env, bucket)?;
+    let user = opt_string(env, user)?;
+    let mut raw = RawSettings::new(bucket.as_deref(), user.as_deref());
+    let n = env.get_array_length(kv)?;
+    for i in (0..n - 1).step_by(2) {
+        let k = JString::from(env.get_object_array_element(kv, i)?);
+        let v = JString::from(env.get_object_array_element(kv, i + 1)?);
+        if let (Some(k), Some(v)) = (opt_string(env, &k)?, opt_string(env, &v)?) {
+            raw.values.insert(k, v);
+        }
+        env.delete_local_ref(k)?;
+        env.delete_local_ref(v)?;
+    }
+    Ok(into_handle(Provider::open(&raw)?))
+}
+
+fn millis(t: SystemTime) -> jlong {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as jlong)
+}
+
+fn to_java(env: &mut JNIEnv<'_>, h: Handout) -> JniResult<jobject> {
+    let ak = JObject::from(env.new_string(&h.session.access_key_id)?);
+    let sk = JObject::from(env.new_string(&h.session.secret_access_key)?);
+    let token = JObject::from(env.new_string(&h.session.session_token)?);
+    let obj = env.new_object(
+        NATIVE_SESSION,
+        "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;JJ)V",
+        &[
+            JValue::Object(&ak),
+            JValue::Object(&sk),
+            JValue::Object(&token),
+            JValue::Long(millis(h.session.expiration)),
+            JValue::Long(millis(h.ask_again_at)),
+        ],
+    )?;
+    Ok(obj.into_raw())
+}
+
+// ---- entry points ----------------------------------------------------------------------------
+
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_version<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+) -> jstring {
+    run(&mut env, std::ptr::null_mut(), |env| {
+        Ok(env.new_string(crate::VERSION)?.into_raw())
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_open<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    bucket: JString<'local>,
+    user: JString<'local>,
+    kv: JObjectArray<'local>,
+) -> jlong {
+    run(&mut env, 0, |env| inner_open(env, &bucket, &user, &kv))
+}
+
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_credentials<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    handle: jlong,
+) -> jobject {
+    run(&mut env, std::ptr::null_mut(), |env| {
+        let handout = borrow(handle)?.credentials()?;
+        to_java(env, handout)
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_refresh<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    handle: jlong,
+) -> jobject {
+    run(&mut env, std::ptr::null_mut(), |env| {
+        let handout = borrow(handle)?.refresh()?;
+        to_java(env, handout)
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_describe<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    handle: jlong,
+) -> jstring {
+    run(&mut env, std::ptr::null_mut(), |env| {
+        let text = borrow(handle)?.describe();
+        Ok(env.new_string(text)?.into_raw())
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_close<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    handle: jlong,
+) {
+    run(&mut env, (), |_| {
+        release(handle);
+        Ok(())
+    })
+}

@@ -1,0 +1,1051 @@
+//! Settings: from Hadoop-style `key -> value` pairs to a validated [`Settings`], before any
+//! network call.
+//!
+//! Each setting `rolebridge.<rest>` may also be given per bucket as
+//! `rolebridge.bucket.<BUCKET>.<rest>`, which wins for that bucket. Where no `rolebridge.*` key is
+//! present, S3A's `fs.s3a.bucket.<BUCKET>.assumed.role.*` and `fs.s3a.assumed.role.*` keys are
+//! read, in that order, so users of S3A's `AssumedRoleCredentialProvider` can switch without
+//! renaming. Every error names the key the value came from, the rule it broke and the fix.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Prefix of every rolebridge key.
+pub const PREFIX: &str = "rolebridge.";
+/// Prefix of per-bucket rolebridge keys: `rolebridge.bucket.<BUCKET>.<rest>`.
+pub const BUCKET_PREFIX: &str = "rolebridge.bucket.";
+
+/// One logical setting: its name after `rolebridge.` and the S3A key it falls back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub name: &'static str,
+    /// The part after `fs.s3a.assumed.role.` in S3A's equivalent key, if it has one.
+    pub s3a: Option<&'static str>,
+}
+
+pub const ROLE_ARN: Key = Key {
+    name: "role.arn",
+    s3a: Some("arn"),
+};
+pub const EXTERNAL_ID: Key = Key {
+    name: "external.id",
+    s3a: Some("external.id"),
+};
+pub const SESSION_NAME: Key = Key {
+    name: "session.name",
+    s3a: Some("session.name"),
+};
+pub const SESSION_DURATION: Key = Key {
+    name: "session.duration",
+    s3a: Some("session.duration"),
+};
+pub const SESSION_POLICY: Key = Key {
+    name: "session.policy",
+    s3a: Some("policy"),
+};
+pub const SESSION_POLICY_ARNS: Key = Key {
+    name: "session.policy.arns",
+    s3a: None,
+};
+pub const STS_REGION: Key = Key {
+    name: "sts.region",
+    s3a: Some("sts.endpoint.region"),
+};
+pub const STS_ENDPOINT: Key = Key {
+    name: "sts.endpoint",
+    s3a: Some("sts.endpoint"),
+};
+pub const REFRESH_AHEAD: Key = Key {
+    name: "refresh.ahead",
+    s3a: None,
+};
+
+/// Every setting, for documentation and for the Java side's key collection.
+pub const ALL_KEYS: [Key; 9] = [
+    ROLE_ARN,
+    EXTERNAL_ID,
+    SESSION_NAME,
+    SESSION_DURATION,
+    SESSION_POLICY,
+    SESSION_POLICY_ARNS,
+    STS_REGION,
+    STS_ENDPOINT,
+    REFRESH_AHEAD,
+];
+
+pub const DEFAULT_SESSION_DURATION: Duration = Duration::from_secs(3600);
+pub const MIN_SESSION_DURATION: Duration = Duration::from_secs(900);
+pub const MAX_SESSION_DURATION: Duration = Duration::from_secs(12 * 3600);
+pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(300);
+/// Credentials this close to expiry are never handed out.
+pub const MIN_REMAINING_VALIDITY: Duration = Duration::from_secs(60);
+pub const MAX_POLICY_CHARS: usize = 2048;
+pub const MAX_POLICY_ARNS: usize = 10;
+/// The `sts.region` value that asks for the global endpoint `sts.amazonaws.com`.
+pub const GLOBAL_REGION: &str = "aws-global";
+const GLOBAL_ENDPOINT: &str = "https://sts.amazonaws.com";
+
+/// What the Hadoop side hands over: the bucket of the file system URI (if any), the Hadoop user,
+/// and the configuration keys that may matter.
+#[derive(Debug, Clone, Default)]
+pub struct RawSettings {
+    pub bucket: Option<String>,
+    pub hadoop_user: Option<String>,
+    pub values: BTreeMap<String, String>,
+}
+
+impl RawSettings {
+    pub fn new(bucket: Option<&str>, hadoop_user: Option<&str>) -> Self {
+        RawSettings {
+            bucket: bucket.filter(|b| !b.is_empty()).map(str::to_owned),
+            hadoop_user: hadoop_user.map(str::to_owned),
+            values: BTreeMap::new(),
+        }
+    }
+
+    pub fn set(mut self, key: &str, value: &str) -> Self {
+        self.values.insert(key.to_owned(), value.to_owned());
+        self
+    }
+}
+
+/// Where STS is: a region (regional endpoint), an explicit endpoint, or both.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StsTarget {
+    /// Signing region; `None` means the AWS SDK's default region chain decides.
+    pub region: Option<String>,
+    /// Endpoint URL; `None` means the regional endpoint of `region`.
+    pub endpoint: Option<String>,
+}
+
+impl StsTarget {
+    /// A human-readable name of the endpoint for messages.
+    pub fn describe(&self) -> String {
+        match (&self.endpoint, &self.region) {
+            (Some(e), _) => e.clone(),
+            (None, Some(r)) => format!("the regional STS endpoint of {r}"),
+            (None, None) => "the regional STS endpoint of the default region".to_owned(),
+        }
+    }
+}
+
+/// Validated settings of one provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub session_name: String,
+    pub duration: Duration,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub sts: StsTarget,
+    pub refresh_ahead: Duration,
+}
+
+/// A value and the key it was read from.
+struct Found {
+    key: String,
+    value: String,
+}
+
+/// Looks up one setting in precedence order. `rolebridge.*` keys that are present but empty are
+/// an error (a silent fallback to a default would hide a templating mistake); empty S3A keys are
+/// treated as absent, as S3A itself does.
+fn lookup(raw: &RawSettings, key: Key) -> Result<Option<Found>> {
+    let mut candidates: Vec<(String, bool)> = Vec::with_capacity(4);
+    if let Some(b) = &raw.bucket {
+        candidates.push((format!("{BUCKET_PREFIX}{b}.{}", key.name), true));
+    }
+    candidates.push((format!("{PREFIX}{}", key.name), true));
+    if let Some(s3a) = key.s3a {
+        if let Some(b) = &raw.bucket {
+            candidates.push((format!("fs.s3a.bucket.{b}.assumed.role.{s3a}"), false));
+        }
+        candidates.push((format!("fs.s3a.assumed.role.{s3a}"), false));
+    }
+    for (candidate, ours) in candidates {
+        if let Some(v) = raw.values.get(&candidate) {
+            let value = v.trim();
+            if value.is_empty() {
+                if ours {
+                    return Err(Error::setting(
+                        candidate,
+                        "is set but empty (or only white space)",
+                        "Give it a value, or remove the key to use the default",
+                    ));
+                }
+                continue;
+            }
+            return Ok(Some(Found {
+                key: candidate,
+                value: value.to_owned(),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// The key a user should set when a required setting is missing.
+fn preferred_key(raw: &RawSettings, key: Key) -> String {
+    format!("{PREFIX}{}", key.name)
+        + &raw
+            .bucket
+            .as_ref()
+            .map(|b| format!(" (or {BUCKET_PREFIX}{b}.{})", key.name))
+            .unwrap_or_default()
+}
+
+/// Shortens a value for an error message.
+fn shown(value: &str) -> String {
+    const MAX: usize = 80;
+    if value.chars().count() <= MAX {
+        format!("\"{value}\"")
+    } else {
+        let head: String = value.chars().take(MAX).collect();
+        format!("\"{head}...\" ({} characters)", value.chars().count())
+    }
+}
+
+/// Resolves and validates every setting. Nothing is fetched; the first broken rule is returned.
+pub fn resolve(raw: &RawSettings) -> Result<Settings> {
+    let role = lookup(raw, ROLE_ARN)?.ok_or_else(|| {
+        Error::setting(
+            preferred_key(raw, ROLE_ARN),
+            "is not set; it is required",
+            "Set it to the ARN of the role to assume in the destination account, \
+             e.g. arn:aws:iam::222222222222:role/etl-writer",
+        )
+    })?;
+    let role_arn = validate_role_arn(&role.key, &role.value)?;
+
+    let external_id = match lookup(raw, EXTERNAL_ID)? {
+        Some(f) => Some(validate_external_id(&f.key, &f.value)?),
+        None => None,
+    };
+
+    let session_name = match lookup(raw, SESSION_NAME)? {
+        Some(f) => validate_session_name(&f.key, &f.value)?,
+        None => default_session_name(raw.hadoop_user.as_deref()),
+    };
+
+    let duration_found = lookup(raw, SESSION_DURATION)?;
+    let duration = match &duration_found {
+        Some(f) => validate_session_duration(&f.key, &f.value)?,
+        None => DEFAULT_SESSION_DURATION,
+    };
+
+    let policy = match lookup(raw, SESSION_POLICY)? {
+        Some(f) => Some(validate_policy(&f.key, &f.value)?),
+        None => None,
+    };
+    let policy_arns = match lookup(raw, SESSION_POLICY_ARNS)? {
+        Some(f) => validate_policy_arns(&f.key, &f.value)?,
+        None => Vec::new(),
+    };
+
+    let region = match lookup(raw, STS_REGION)? {
+        Some(f) => Some((validate_region(&f.key, &f.value)?, f.key)),
+        None => None,
+    };
+    let endpoint = match lookup(raw, STS_ENDPOINT)? {
+        Some(f) => Some((validate_endpoint(&f.key, &f.value)?, f.key)),
+        None => None,
+    };
+    let sts = sts_target(&role_arn, &role.key, region, endpoint)?;
+
+    let refresh_ahead = match lookup(raw, REFRESH_AHEAD)? {
+        Some(f) => {
+            let r = parse_time_duration(&f.key, &f.value)?;
+            check_refresh_ahead(
+                &f.key,
+                r,
+                duration_found.as_ref().map(|d| d.key.as_str()),
+                duration,
+            )?
+        }
+        None => DEFAULT_REFRESH_AHEAD.min(duration / 2),
+    };
+
+    Ok(Settings {
+        role_arn,
+        external_id,
+        session_name,
+        duration,
+        policy,
+        policy_arns,
+        sts,
+        refresh_ahead,
+    })
+}
+
+fn check_refresh_ahead(
+    key: &str,
+    r: Duration,
+    duration_key: Option<&str>,
+    duration: Duration,
+) -> Result<Duration> {
+    if r < MIN_REMAINING_VALIDITY {
+        return Err(Error::setting(
+            key,
+            format!("is {}s, below the minimum of 60s", r.as_secs()),
+            "Credentials within one minute of expiry are never handed out, so refreshing later \
+             than that would make callers wait; set it to at least 1m (default 5m)",
+        ));
+    }
+    if r >= duration {
+        let dkey = duration_key.unwrap_or("rolebridge.session.duration (default 1h)");
+        return Err(Error::setting(
+            key,
+            format!(
+                "is {}s, not shorter than the session duration {}s set by {dkey}",
+                r.as_secs(),
+                duration.as_secs()
+            ),
+            "A session would be refreshed as soon as it arrives; make it shorter than the \
+             session duration (default 5m), or raise the session duration",
+        ));
+    }
+    Ok(r)
+}
+
+/// The partitions STS runs in, and the region-name prefixes that belong to each.
+const PARTITIONS: &[(&str, &[&str])] = &[
+    ("aws-cn", &["cn-"]),
+    ("aws-us-gov", &["us-gov-"]),
+    ("aws-iso", &["us-iso-"]),
+    ("aws-iso-b", &["us-isob-"]),
+    ("aws-iso-e", &["eu-isoe-"]),
+    ("aws-iso-f", &["us-isof-"]),
+    ("aws-eusc", &["eusc-"]),
+    ("aws", &[]),
+];
+
+/// The partition a region belongs to.
+pub fn partition_of_region(region: &str) -> &'static str {
+    if region == GLOBAL_REGION {
+        return "aws";
+    }
+    PARTITIONS
+        .iter()
+        .find(|(_, prefixes)| prefixes.iter().any(|p| region.starts_with(p)))
+        .map(|(p, _)| *p)
+        .unwrap_or("aws")
+}
+
+fn is_known_partition(p: &str) -> bool {
+    PARTITIONS.iter().any(|(name, _)| *name == p)
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// `arn:<partition>:iam::<12-digit account>:role/<path/><name>`, as IAM defines role ARNs.
+pub fn validate_role_arn(key: &str, value: &str) -> Result<String> {
+    let fix = "Set it to the ARN of the role to assume in the destination account, \
+               e.g. arn:aws:iam::222222222222:role/etl-writer";
+    let bad = |why: &str| {
+        Error::setting(
+            key,
+            format!("{} is not an IAM role ARN: {why}", shown(value)),
+            fix,
+        )
+    };
+    if value.len() > 2048 {
+        return Err(bad("longer than 2048 characters"));
+    }
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return Err(bad("expected arn:<partition>:iam::<account>:role/<name>"));
+    }
+    let (partition, service, region, account, resource) =
+        (parts[1], parts[2], parts[3], parts[4], parts[5]);
+    if !is_known_partition(partition) {
+        return Err(bad(&format!(
+            "unknown partition \"{partition}\" (known: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc)"
+        )));
+    }
+    if service != "iam" {
+        return Err(bad(&format!("the service is \"{service}\", not iam")));
+    }
+    if !region.is_empty() {
+        return Err(bad(
+            "IAM ARNs have no region (arn:aws:iam::<account>:role/...)",
+        ));
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("the account must be 12 digits"));
+    }
+    let Some(path_and_name) = resource.strip_prefix("role/") else {
+        return Err(bad("the resource must start with role/"));
+    };
+    let (path, name) = match path_and_name.rfind('/') {
+        Some(i) => (&path_and_name[..=i], &path_and_name[i + 1..]),
+        None => ("", path_and_name),
+    };
+    if name.is_empty() || name.len() > 64 || !name.chars().all(is_name_char) {
+        return Err(bad(
+            "the role name must be 1-64 characters of letters, digits and _+=,.@-",
+        ));
+    }
+    if path.len() > 512 || !path.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c)) {
+        return Err(bad(
+            "the role path must be printable ASCII without spaces, at most 512 characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// 2-1224 characters of `[\w+=,.@:/-]`, as STS requires.
+pub fn validate_external_id(key: &str, value: &str) -> Result<String> {
+    let n = value.chars().count();
+    if !(2..=1224).contains(&n)
+        || !value
+            .chars()
+            .all(|c| is_name_char(c) || c == ':' || c == '/')
+    {
+        return Err(Error::setting(
+            key,
+            format!(
+                "{} ({n} characters) is not a valid external ID: STS takes 2-1224 characters of \
+                 letters, digits and _+=,.@:/-",
+                shown(value)
+            ),
+            "Set it to the exact value of the sts:ExternalId condition in the role's trust policy",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// 2-64 characters of `[\w+=,.@-]`, as STS requires.
+pub fn validate_session_name(key: &str, value: &str) -> Result<String> {
+    let n = value.chars().count();
+    if !(2..=64).contains(&n) || !value.chars().all(is_name_char) {
+        return Err(Error::setting(
+            key,
+            format!(
+                "{} ({n} characters) is not a valid session name: STS takes 2-64 characters of \
+                 letters, digits and _+=,.@-",
+                shown(value)
+            ),
+            "Shorten it or replace the other characters, or remove the key to use \
+             rolebridge-<hadoop user>",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// `rolebridge-<user>`, with characters STS does not take replaced by `-`, cut to 64.
+pub fn default_session_name(hadoop_user: Option<&str>) -> String {
+    let user: String = hadoop_user
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .map(|c| if is_name_char(c) { c } else { '-' })
+        .collect();
+    let name = if user.is_empty() {
+        "rolebridge".to_owned()
+    } else {
+        format!("rolebridge-{user}")
+    };
+    name.chars().take(64).collect()
+}
+
+/// Hadoop time-duration syntax: a whole number with an optional unit among ns, us, ms, s, m, h, d
+/// (any case); a bare number is seconds, as `Configuration.getTimeDuration(key, d, SECONDS)` reads.
+pub fn parse_time_duration(key: &str, value: &str) -> Result<Duration> {
+    let fix = "Write a whole number with a unit: 900s, 45m, 1h (a bare number is seconds)";
+    let digits_end = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(digits_end);
+    if number.is_empty() {
+        return Err(Error::setting(
+            key,
+            format!("{} is not a duration", shown(value)),
+            fix,
+        ));
+    }
+    let n: u64 = number
+        .parse()
+        .map_err(|_| Error::setting(key, format!("{} is too large", shown(value)), fix))?;
+    let nanos_per: u128 = match unit.to_ascii_lowercase().as_str() {
+        "ns" => 1,
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        "" | "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        "d" => 86_400_000_000_000,
+        _ => {
+            return Err(Error::setting(
+                key,
+                format!(
+                    "{} has an unknown unit \"{unit}\" (known: ns, us, ms, s, m, h, d)",
+                    shown(value)
+                ),
+                fix,
+            ))
+        }
+    };
+    let nanos = n as u128 * nanos_per;
+    let secs = u64::try_from(nanos / 1_000_000_000)
+        .map_err(|_| Error::setting(key, format!("{} is too large", shown(value)), fix))?;
+    Ok(Duration::new(secs, (nanos % 1_000_000_000) as u32))
+}
+
+/// A session duration: whole seconds from 900 s to 12 h.
+pub fn validate_session_duration(key: &str, value: &str) -> Result<Duration> {
+    let d = parse_time_duration(key, value)?;
+    if d.subsec_nanos() != 0 || d < MIN_SESSION_DURATION || d > MAX_SESSION_DURATION {
+        return Err(Error::setting(
+            key,
+            format!("{} is outside what STS accepts: whole seconds from 900s (15m) to 12h", shown(value)),
+            "Choose a value from 15m to 12h, and no longer than the role's MaxSessionDuration (default 1h)",
+        ));
+    }
+    Ok(d)
+}
+
+/// An inline session policy: a JSON object of at most 2048 characters.
+pub fn validate_policy(key: &str, value: &str) -> Result<String> {
+    let fix = "Give an IAM policy document as one JSON object, e.g. \
+               {\"Version\":\"2012-10-17\",\"Statement\":[...]}, of at most 2048 characters";
+    let n = value.chars().count();
+    if n > MAX_POLICY_CHARS {
+        return Err(Error::setting(
+            key,
+            format!("is {n} characters, over STS's limit of 2048"),
+            fix,
+        ));
+    }
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(_)) => Ok(value.to_owned()),
+        Ok(_) => Err(Error::setting(key, "is JSON but not an object", fix)),
+        Err(e) => Err(Error::setting(key, format!("is not valid JSON ({e})"), fix)),
+    }
+}
+
+/// A comma-separated list of managed policy ARNs (at most 10).
+pub fn validate_policy_arns(key: &str, value: &str) -> Result<Vec<String>> {
+    let fix = "Give a comma-separated list of up to 10 managed policy ARNs, \
+               e.g. arn:aws:iam::222222222222:policy/etl-write-only";
+    let arns: Vec<String> = value.split(',').map(|s| s.trim().to_owned()).collect();
+    if arns.len() > MAX_POLICY_ARNS {
+        return Err(Error::setting(
+            key,
+            format!("lists {} ARNs; STS takes at most 10", arns.len()),
+            fix,
+        ));
+    }
+    for arn in &arns {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let ok = arn.len() >= 20
+            && arn.len() <= 2048
+            && parts.len() == 6
+            && parts[0] == "arn"
+            && is_known_partition(parts[1])
+            && parts[2] == "iam"
+            && parts[3].is_empty()
+            && (parts[4] == "aws"
+                || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
+            && parts[5].strip_prefix("policy/").is_some_and(|p| {
+                !p.is_empty()
+                    && !p.ends_with('/')
+                    && p.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c))
+            });
+        if !ok {
+            return Err(Error::setting(
+                key,
+                format!(
+                    "{} is not a managed policy ARN (arn:<partition>:iam::<account>:policy/<name>)",
+                    shown(arn)
+                ),
+                fix,
+            ));
+        }
+    }
+    Ok(arns)
+}
+
+/// A region name such as `us-east-1`, `us-gov-west-1`, `cn-north-1`, or `aws-global`.
+pub fn validate_region(key: &str, value: &str) -> Result<String> {
+    if value == GLOBAL_REGION {
+        return Ok(value.to_owned());
+    }
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = parts.len() >= 3
+        && value.len() <= 32
+        && (2..=5).contains(&parts[0].len())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].len() <= 2
+        && !parts[parts.len() - 1].is_empty()
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit());
+    if !ok {
+        return Err(Error::setting(
+            key,
+            format!("{} is not an AWS region name", shown(value)),
+            "Use a region name such as us-east-1 or eu-west-2 (lower case), or aws-global for the \
+             global endpoint sts.amazonaws.com",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// An endpoint: `http(s)://host[:port][/path]`, or a bare host (https is assumed, as in S3A).
+pub fn validate_endpoint(key: &str, value: &str) -> Result<String> {
+    let fix = "Give a URL such as https://sts.eu-west-1.amazonaws.com or \
+               https://vpce-0123-abcd.sts.eu-west-1.vpce.amazonaws.com, or remove the key to use \
+               the regional endpoint";
+    let bad = |why: &str| {
+        Error::setting(
+            key,
+            format!("{} is not an endpoint URL: {why}", shown(value)),
+            fix,
+        )
+    };
+    let (scheme, rest) = match value.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => ("https".to_owned(), value),
+    };
+    if scheme != "http" && scheme != "https" {
+        return Err(bad("the scheme must be http or https"));
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if path.contains(['?', '#']) || !path.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c)) {
+        return Err(bad(
+            "it must not have a query, fragment, spaces or non-ASCII characters",
+        ));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, p))
+                if !h.is_empty()
+                    && h.chars()
+                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') =>
+            {
+                (h, p.strip_prefix(':'))
+            }
+            _ => return Err(bad("malformed IPv6 address")),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty()
+        || host.len() > 253
+        || !(authority.starts_with('[')
+            || host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+    {
+        return Err(bad("the host must be a DNS name or an IP address"));
+    }
+    if let Some(p) = port {
+        if !p.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Err(bad("the port must be a number from 1 to 65535"));
+        }
+    }
+    Ok(format!("{scheme}://{rest}"))
+}
+
+/// The region named by an endpoint host of the form `sts.<region>.amazonaws.com[.cn]`
+/// or a VPC endpoint `*.sts.<region>.vpce.amazonaws.com`.
+pub fn region_of_endpoint(endpoint: &str) -> Option<String> {
+    let host = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    let host = host.split(['/', ':']).next()?;
+    let labels: Vec<&str> = host.split('.').collect();
+    let i = labels.iter().position(|l| *l == "sts")?;
+    let region = *labels.get(i + 1)?;
+    (region.contains('-') && validate_region("", region).is_ok()).then(|| region.to_owned())
+}
+
+fn sts_target(
+    role_arn: &str,
+    role_key: &str,
+    region: Option<(String, String)>,
+    endpoint: Option<(String, String)>,
+) -> Result<StsTarget> {
+    let role_partition = role_arn.split(':').nth(1).unwrap_or("aws");
+    let (region, region_key) = match region {
+        Some((r, k)) => (Some(r), Some(k)),
+        None => (
+            endpoint.as_ref().and_then(|(e, _)| region_of_endpoint(e)),
+            None,
+        ),
+    };
+    if let (Some(r), Some(k)) = (&region, &region_key) {
+        let p = partition_of_region(r);
+        if p != role_partition {
+            return Err(Error::setting(
+                k.clone(),
+                format!(
+                    "region \"{r}\" is in partition {p}, but the role {role_arn} (from {role_key}) is in partition {role_partition}"
+                ),
+                "STS in one partition cannot assume a role of another; use a region of the role's partition",
+            ));
+        }
+    }
+    match (region, endpoint) {
+        (Some(r), None) if r == GLOBAL_REGION => Ok(StsTarget {
+            region: Some("us-east-1".to_owned()),
+            endpoint: Some(GLOBAL_ENDPOINT.to_owned()),
+        }),
+        (Some(r), Some((_, ek))) if r == GLOBAL_REGION => Err(Error::setting(
+            ek,
+            format!(
+                "contradicts {}=aws-global, which already picks the global endpoint",
+                region_key.unwrap_or_default()
+            ),
+            "Remove one of the two",
+        )),
+        (region, endpoint) => Ok(StsTarget {
+            region,
+            endpoint: endpoint.map(|(e, _)| e),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawSettings {
+        RawSettings::new(Some("dest-a"), Some("alice")).set(
+            "rolebridge.role.arn",
+            "arn:aws:iam::222222222222:role/writer",
+        )
+    }
+
+    fn err_key(r: Result<Settings>) -> String {
+        match r {
+            Err(Error::Setting { key, .. }) => key,
+            other => panic!("expected a setting error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let s = resolve(&raw()).unwrap();
+        assert_eq!(s.role_arn, "arn:aws:iam::222222222222:role/writer");
+        assert_eq!(s.session_name, "rolebridge-alice");
+        assert_eq!(s.duration, Duration::from_secs(3600));
+        assert_eq!(s.refresh_ahead, Duration::from_secs(300));
+        assert_eq!(s.external_id, None);
+        assert_eq!(
+            s.sts,
+            StsTarget {
+                region: None,
+                endpoint: None
+            }
+        );
+    }
+
+    #[test]
+    fn missing_role_names_both_keys() {
+        let r = resolve(&RawSettings::new(Some("b1"), None));
+        let msg = r.unwrap_err().to_string();
+        assert!(
+            msg.contains("rolebridge.role.arn") && msg.contains("rolebridge.bucket.b1.role.arn"),
+            "{msg}"
+        );
+        assert!(msg.contains("required"), "{msg}");
+    }
+
+    #[test]
+    fn per_bucket_wins_and_is_named_in_errors() {
+        let s = resolve(&raw().set(
+            "rolebridge.bucket.dest-a.role.arn",
+            "arn:aws:iam::333333333333:role/b",
+        ))
+        .unwrap();
+        assert_eq!(s.role_arn, "arn:aws:iam::333333333333:role/b");
+        let other = RawSettings {
+            bucket: Some("other".into()),
+            ..raw().set(
+                "rolebridge.bucket.dest-a.role.arn",
+                "arn:aws:iam::333333333333:role/b",
+            )
+        };
+        assert_eq!(
+            resolve(&other).unwrap().role_arn,
+            "arn:aws:iam::222222222222:role/writer"
+        );
+        let key = err_key(resolve(
+            &raw().set("rolebridge.bucket.dest-a.external.id", "x"),
+        ));
+        assert_eq!(key, "rolebridge.bucket.dest-a.external.id");
+    }
+
+    #[test]
+    fn s3a_keys_are_read_where_ours_are_absent() {
+        let r = RawSettings::new(Some("dest-a"), None)
+            .set(
+                "fs.s3a.assumed.role.arn",
+                "arn:aws:iam::222222222222:role/from-s3a",
+            )
+            .set("fs.s3a.bucket.dest-a.assumed.role.session.duration", "30m")
+            .set("fs.s3a.assumed.role.session.duration", "2h")
+            .set("fs.s3a.assumed.role.policy", "{\"Version\":\"2012-10-17\"}")
+            .set("fs.s3a.assumed.role.sts.endpoint", "")
+            .set("fs.s3a.assumed.role.sts.endpoint.region", "eu-west-1")
+            .set("fs.s3a.assumed.role.external.id", "ext-123");
+        let s = resolve(&r).unwrap();
+        assert_eq!(s.role_arn, "arn:aws:iam::222222222222:role/from-s3a");
+        assert_eq!(s.duration, Duration::from_secs(1800));
+        assert_eq!(s.policy.as_deref(), Some("{\"Version\":\"2012-10-17\"}"));
+        assert_eq!(s.external_id.as_deref(), Some("ext-123"));
+        assert_eq!(s.sts.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s.sts.endpoint, None, "empty S3A keys count as absent");
+        let ours = r
+            .clone()
+            .set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/ours");
+        assert_eq!(
+            resolve(&ours).unwrap().role_arn,
+            "arn:aws:iam::222222222222:role/ours"
+        );
+        assert_eq!(
+            err_key(resolve(
+                &r.set("fs.s3a.assumed.role.session.duration", "1s")
+                    .set("fs.s3a.bucket.dest-a.assumed.role.session.duration", "5s")
+            )),
+            "fs.s3a.bucket.dest-a.assumed.role.session.duration"
+        );
+    }
+
+    #[test]
+    fn empty_rolebridge_value_is_an_error() {
+        assert_eq!(
+            err_key(resolve(&raw().set("rolebridge.session.name", "  "))),
+            "rolebridge.session.name"
+        );
+    }
+
+    #[test]
+    fn role_arns() {
+        for ok in [
+            "arn:aws:iam::222222222222:role/writer",
+            "arn:aws-cn:iam::222222222222:role/a/b/c/writer+x=y,z.q@w-1",
+            "arn:aws-us-gov:iam::000000000000:role/service-role/x",
+        ] {
+            validate_role_arn("k", ok).unwrap();
+        }
+        for bad in [
+            "writer",
+            "arn:aws:iam::22222222222:role/writer",
+            "arn:aws:iam::2222222222222:role/writer",
+            "arn:aws:iam::22222222222a:role/writer",
+            "arn:aws:iam:us-east-1:222222222222:role/writer",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::222222222222:user/writer",
+            "arn:aws:iam::222222222222:role/",
+            "arn:aws:iam::222222222222:role/has space",
+            "arn:awz:iam::222222222222:role/writer",
+            "arn:aws:iam::222222222222:role/é",
+        ] {
+            assert!(validate_role_arn("k", bad).is_err(), "{bad}");
+        }
+        let long = format!("arn:aws:iam::222222222222:role/{}", "a".repeat(65));
+        assert!(validate_role_arn("k", &long).is_err());
+    }
+
+    #[test]
+    fn external_ids_and_session_names() {
+        validate_external_id("k", "ab").unwrap();
+        validate_external_id("k", "a:b/c=d,e.f@g-h_i+j").unwrap();
+        validate_external_id("k", &"x".repeat(1224)).unwrap();
+        for bad in ["a", "has space", "semi;colon", "ünï", &"x".repeat(1225)] {
+            assert!(validate_external_id("k", bad).is_err(), "{bad}");
+        }
+        validate_session_name("k", "ab").unwrap();
+        validate_session_name("k", &"s".repeat(64)).unwrap();
+        for bad in ["a", "a:b", "a/b", &"s".repeat(65)] {
+            assert!(validate_session_name("k", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_session_names_fit_sts() {
+        assert_eq!(default_session_name(Some("alice")), "rolebridge-alice");
+        assert_eq!(
+            default_session_name(Some("alice/host@EXAMPLE.COM")),
+            "rolebridge-alice-host@EXAMPLE.COM"
+        );
+        assert_eq!(
+            default_session_name(Some("Jürgen Müller")),
+            "rolebridge-J-rgen-M-ller"
+        );
+        assert_eq!(default_session_name(None), "rolebridge");
+        assert_eq!(default_session_name(Some(&"u".repeat(100))).len(), 64);
+        validate_session_name("k", &default_session_name(Some(&"ü".repeat(100)))).unwrap();
+    }
+
+    #[test]
+    fn durations() {
+        let d = |v| parse_time_duration("k", v);
+        assert_eq!(d("900").unwrap(), Duration::from_secs(900));
+        assert_eq!(d("900s").unwrap(), Duration::from_secs(900));
+        assert_eq!(d("45m").unwrap(), Duration::from_secs(2700));
+        assert_eq!(d("1H").unwrap(), Duration::from_secs(3600));
+        assert_eq!(d("1d").unwrap(), Duration::from_secs(86400));
+        assert_eq!(d("1500ms").unwrap(), Duration::from_millis(1500));
+        for bad in [
+            "",
+            "m",
+            "-5m",
+            "5 m",
+            "5min",
+            "1.5h",
+            "99999999999999999999999s",
+        ] {
+            assert!(d(bad).is_err(), "{bad}");
+        }
+        validate_session_duration("k", "15m").unwrap();
+        validate_session_duration("k", "12h").unwrap();
+        for bad in ["899s", "12h1s", "900500ms", "1d"] {
+            assert!(validate_session_duration("k", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refresh_ahead_must_fit_in_the_session() {
+        let s = resolve(
+            &raw()
+                .set("rolebridge.session.duration", "15m")
+                .set("rolebridge.refresh.ahead", "14m"),
+        )
+        .unwrap();
+        assert_eq!(s.refresh_ahead, Duration::from_secs(840));
+        let e = resolve(
+            &raw()
+                .set("rolebridge.session.duration", "15m")
+                .set("rolebridge.refresh.ahead", "15m"),
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("rolebridge.refresh.ahead:")
+                && msg.contains("rolebridge.session.duration"),
+            "{msg}"
+        );
+        assert_eq!(
+            err_key(resolve(&raw().set("rolebridge.refresh.ahead", "30s"))),
+            "rolebridge.refresh.ahead"
+        );
+    }
+
+    #[test]
+    fn policies() {
+        validate_policy("k", r#"{"Version":"2012-10-17","Statement":[]}"#).unwrap();
+        assert!(validate_policy("k", "{not json").is_err());
+        assert!(validate_policy("k", "[1,2]").is_err());
+        let big = format!(r#"{{"Sid":"{}"}}"#, "x".repeat(2048));
+        assert!(validate_policy("k", &big)
+            .unwrap_err()
+            .to_string()
+            .contains("2048"));
+        let arns = validate_policy_arns(
+            "k",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess, arn:aws:iam::222222222222:policy/x/y",
+        )
+        .unwrap();
+        assert_eq!(arns.len(), 2);
+        for bad in [
+            "arn:aws:iam::aws:policy/",
+            "ReadOnlyAccess",
+            "arn:aws:iam::aws:policy/a,,",
+            "arn:aws:iam::aws:role/x",
+        ] {
+            assert!(validate_policy_arns("k", bad).is_err(), "{bad}");
+        }
+        let eleven = vec!["arn:aws:iam::aws:policy/A"; 11].join(",");
+        assert!(validate_policy_arns("k", &eleven).is_err());
+    }
+
+    #[test]
+    fn regions_and_endpoints() {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "cn-north-1",
+            "us-isob-east-1",
+            "eusc-de-east-1",
+            "aws-global",
+        ] {
+            validate_region("k", ok).unwrap();
+        }
+        for bad in [
+            "US-EAST-1",
+            "useast1",
+            "us-east",
+            "us-east-1 ",
+            "us_east_1",
+            "x-y-1",
+            "us-east-100",
+        ] {
+            assert!(validate_region("k", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            validate_endpoint("k", "sts.eu-west-1.amazonaws.com").unwrap(),
+            "https://sts.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            validate_endpoint("k", "http://127.0.0.1:5000").unwrap(),
+            "http://127.0.0.1:5000"
+        );
+        validate_endpoint("k", "https://[::1]:443/").unwrap();
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http://a b",
+            "http://h:0",
+            "http://h:99999",
+            "http://h/?q=1",
+            "http://hö",
+        ] {
+            assert!(validate_endpoint("k", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            region_of_endpoint("https://sts.eu-west-1.amazonaws.com").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            region_of_endpoint("https://vpce-1-a.sts.ap-south-1.vpce.amazonaws.com").as_deref(),
+            Some("ap-south-1")
+        );
+        assert_eq!(region_of_endpoint("http://127.0.0.1:5000"), None);
+        assert_eq!(region_of_endpoint("https://sts.amazonaws.com"), None);
+    }
+
+    #[test]
+    fn sts_targets() {
+        let s = resolve(&raw().set("rolebridge.sts.region", "aws-global")).unwrap();
+        assert_eq!(s.sts.endpoint.as_deref(), Some("https://sts.amazonaws.com"));
+        assert_eq!(s.sts.region.as_deref(), Some("us-east-1"));
+        let s =
+            resolve(&raw().set("rolebridge.sts.endpoint", "sts.eu-west-1.amazonaws.com")).unwrap();
+        assert_eq!(s.sts.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            err_key(resolve(&raw().set("rolebridge.sts.region", "cn-north-1"))),
+            "rolebridge.sts.region"
+        );
+        assert_eq!(
+            err_key(resolve(
+                &raw()
+                    .set("rolebridge.sts.region", "aws-global")
+                    .set("rolebridge.sts.endpoint", "http://x")
+            )),
+            "rolebridge.sts.endpoint"
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! AssumeRole against AWS STS with the AWS SDK for Rust.
+//!
+//! Source credentials come from the AWS default chain (environment, profile, web identity,
+//! container, instance profile over IMDSv2), loaded once per process. One STS client is built per
+//! distinct (region, endpoint) and reused. The `rolebridge.sts.endpoint` setting wins over
+//! `AWS_ENDPOINT_URL(_STS)` in the environment.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use aws_config::default_provider::region::DefaultRegionChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_sts::config::Region;
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+use aws_sdk_sts::types::PolicyDescriptorType;
+use aws_sdk_sts::Client;
+use tokio::sync::OnceCell;
+
+use crate::cache::{BoxFuture, FetchSession, Session, SessionSpec};
+use crate::error::{Error, Result};
+use crate::settings::StsTarget;
+
+/// Bound on one AssumeRole call, retries included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const MAX_ATTEMPTS: u32 = 3;
+
+/// Fetches sessions from STS. Cheap to clone (shared state behind `Arc`s).
+#[derive(Clone, Default)]
+pub struct StsFetcher {
+    base: Arc<OnceCell<SdkConfig>>,
+    default_region: Arc<OnceCell<Option<Region>>>,
+    clients: Arc<Mutex<HashMap<StsTarget, Client>>>,
+}
+
+impl StsFetcher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The process's AWS configuration: default credential chain, no region probe (the region is
+    /// set per client).
+    async fn base(&self) -> &SdkConfig {
+        self.base
+            .get_or_init(|| async {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .region(Region::from_static("us-east-1"))
+                    .load()
+                    .await
+            })
+            .await
+    }
+
+    async fn client(&self, target: &StsTarget) -> Result<Client> {
+        if let Some(c) = self
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(target)
+        {
+            return Ok(c.clone());
+        }
+        let region = match &target.region {
+            Some(r) => Region::new(r.clone()),
+            None => self
+                .default_region
+                .get_or_init(|| async { DefaultRegionChain::builder().build().region().await })
+                .await
+                .clone()
+                .ok_or_else(|| {
+                    Error::setting(
+                        "rolebridge.sts.region",
+                        "is not set, and the AWS SDK found no region (AWS_REGION, the AWS profile, \
+                         or EC2 instance metadata)",
+                        "Set rolebridge.sts.region to the region whose STS endpoint to use",
+                    )
+                })?,
+        };
+        let mut builder = aws_sdk_sts::config::Builder::from(self.base().await)
+            .region(region)
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(CALL_TIMEOUT)
+                    .build(),
+            );
+        if let Some(endpoint) = &target.endpoint {
+            builder = builder.endpoint_url(endpoint);
+        }
+        let client = Client::from_conf(builder.build());
+        self.clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(target.clone(), client.clone());
+        Ok(client)
+    }
+
+    pub async fn assume_role(&self, spec: &SessionSpec) -> Result<Session> {
+        let client = self.client(&spec.sts).await?;
+        let policy_arns = (!spec.policy_arns.is_empty()).then(|| {
+            spec.policy_arns
+                .iter()
+                .map(|a| PolicyDescriptorType::builder().arn(a).build())
+                .collect::<Vec<_>>()
+        });
+        let duration = i32::try_from(spec.duration_secs).map_err(|_| {
+            Error::Internal(format!("duration {} out of range", spec.duration_secs))
+        })?;
+        let out = client
+            .assume_role()
+            .role_arn(&spec.role_arn)
+            .role_session_name(&spec.session_name)
+            .duration_seconds(duration)
+            .set_external_id(spec.external_id.clone())
+            .set_policy(spec.policy.clone())
+            .set_policy_arns(policy_arns)
+            .send()
+            .await
+            .map_err(|e| map_error(spec, e))?;
+        let c = out.credentials().ok_or_else(|| Error::Sts {
+            role_arn: spec.role_arn.clone(),
+            code: "MissingCredentials".into(),
+            message: "the AssumeRole response held no credentials".into(),
+            hint: String::new(),
+            retryable: true,
+        })?;
+        let expiration = SystemTime::try_from(*c.expiration()).map_err(|e| {
+            Error::Internal(format!("STS returned an expiration out of range: {e}"))
+        })?;
+        Ok(Session {
+            access_key_id: c.access_key_id().to_owned(),
+            secret_access_key: c.secret_access_key().to_owned(),
+            session_token: c.session_token().to_owned(),
+            expiration,
+        })
+    }
+}
+
+impl FetchSession for StsFetcher {
+    fn fetch(&self, spec: &SessionSpec) -> BoxFuture<Result<Session>> {
+        let this = self.clone();
+        let spec = spec.clone();
+        Box::pin(async move { this.assume_role(&spec).await })
+    }
+}
+
+/// What usually causes an STS error code, and how to fix it.
+fn hint(code: &str) -> &'static str {
+    match code {
+        "AccessDenied" => {
+            ". Usually: the role's trust policy does not name this source principal (the identity \
+             of the AWS default credential chain on this host), or the external ID \
+             (rolebridge.external.id) does not match the trust policy's sts:ExternalId condition, \
+             or the source principal's own IAM policy does not allow sts:AssumeRole on the role, \
+             or the role does not exist"
+        }
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => {
+            ". The source credentials of the AWS default chain on this host are not valid for this \
+             STS endpoint (wrong keys, or keys of another partition)"
+        }
+        "ExpiredToken" | "ExpiredTokenException" => ". The source credentials have expired; renew them",
+        "RegionDisabledException" => {
+            ". STS is not activated in this region for the source account: activate it in IAM \
+             account settings, or set rolebridge.sts.region to an active region"
+        }
+        "MalformedPolicyDocument" | "MalformedPolicyDocumentException" => {
+            ". Check rolebridge.session.policy and rolebridge.session.policy.arns"
+        }
+        "PackedPolicyTooLarge" | "PackedPolicyTooLargeException" => {
+            ". The session policy and tags are too large once packed; shorten rolebridge.session.policy"
+        }
+        "ValidationError" => {
+            ". If the message is about DurationSeconds: rolebridge.session.duration exceeds the \
+             role's MaxSessionDuration (or 1h when the source is itself an assumed role)"
+        }
+        _ => "",
+    }
+}
+
+fn is_retryable_code(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "IDPCommunicationError"
+            | "ServiceUnavailable"
+            | "InternalFailure"
+            | "InternalError"
+    )
+}
+
+fn map_error(spec: &SessionSpec, err: SdkError<AssumeRoleError>) -> Error {
+    let role_arn = spec.role_arn.clone();
+    let endpoint = spec.sts.describe();
+    match &err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let code = se.err().code().unwrap_or("Unknown").to_owned();
+            let message = se.err().message().unwrap_or("(no message)").to_owned();
+            let retryable = status >= 500 || is_retryable_code(&code);
+            Error::Sts {
+                role_arn,
+                hint: hint(&code).to_owned(),
+                code,
+                message: format!("{message} (HTTP {status})"),
+                retryable,
+            }
+        }
+        SdkError::TimeoutError(_) => Error::Transport {
+            role_arn,
+            endpoint,
+            detail: format!("no answer within {}s", CALL_TIMEOUT.as_secs()),
+        },
+        _ => Error::Transport {
+            role_arn,
+            endpoint,
+            detail: DisplayErrorContext(&err).to_string(),
+        },
+    }
+}

@@ -207,13 +207,16 @@ fn inner_open(
     let mut raw = RawSettings::new(bucket.as_deref(), user.as_deref());
     let n = env.get_array_length(kv)?;
     for i in (0..n - 1).step_by(2) {
-        let k = JString::from(env.get_object_array_element(kv, i)?);
-        let v = JString::from(env.get_object_array_element(kv, i + 1)?);
-        if let (Some(k), Some(v)) = (opt_string(env, &k)?, opt_string(env, &v)?) {
+        // A frame per pair: reading a string also makes local references (jni's type check), and
+        // a configuration can hold many keys.
+        let pair = env.with_local_frame(8, |env| -> JniResult<_> {
+            let k = JString::from(env.get_object_array_element(kv, i)?);
+            let v = JString::from(env.get_object_array_element(kv, i + 1)?);
+            Ok((opt_string(env, &k)?, opt_string(env, &v)?))
+        })?;
+        if let (Some(k), Some(v)) = pair {
             raw.values.insert(k, v);
         }
-        env.delete_local_ref(k)?;
-        env.delete_local_ref(v)?;
     }
     Ok(into_handle(Provider::open(&raw)?))
 }

@@ -14,7 +14,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sts::config::Region;
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_sdk_sts::types::PolicyDescriptorType;
 use aws_sdk_sts::Client;
@@ -219,10 +219,36 @@ fn map_error(spec: &SessionSpec, err: SdkError<AssumeRoleError>) -> Error {
             endpoint,
             detail: format!("no answer within {}s", CALL_TIMEOUT.as_secs()),
         },
-        _ => Error::Transport {
-            role_arn,
-            endpoint,
-            detail: DisplayErrorContext(&err).to_string(),
-        },
+        _ => {
+            let mut detail = causes(&err);
+            if detail.contains("no credentials found in chain")
+                || detail.contains("credential provider was not enabled")
+            {
+                detail.push_str(
+                    "\nThe AWS default chain found no source credentials on this host: give the host an \
+                     instance profile (on EMR, the cluster's EC2 instance profile), or set \
+                     AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a web identity token",
+                );
+            }
+            Error::Transport {
+                role_arn,
+                endpoint,
+                detail,
+            }
+        }
     }
+}
+
+/// An error and its sources, as "a: b: c" (Display only; the SDK's Debug forms are noise here).
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }

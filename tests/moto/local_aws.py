@@ -10,7 +10,11 @@ them in-process before serving:
    Moto also lets a condition on an absent key pass (no ExternalId at all satisfies
    `StringEquals sts:ExternalId`); as in IAM, such a condition now fails unless it is an
    `...IfExists`, `Null` or `ForAllValues:` one.
-2. The AWS SDK for Java v1 signs `User-Agent`, which botocore's verifier drops from the signed
+2. Moto renders its IAM-enforcement errors for STS (AccessDenied, InvalidClientTokenId,
+   SignatureDoesNotMatch) in EC2's `<Errors><Error>` wrapper; real STS (awsQuery) answers
+   `<ErrorResponse><Error>`, which is what the AWS SDK for Rust parses. Here they are rendered as
+   STS renders them.
+3. The AWS SDK for Java v1 signs `User-Agent`, which botocore's verifier drops from the signed
    headers, so every v1 request would fail with SignatureDoesNotMatch once auth is on.
 
 Then it creates the fixture (accounts, users, roles, buckets) with auth off, turns IAM enforcement
@@ -86,6 +90,25 @@ def patch_moto():
         return verify_present_values(self, actual_values)
 
     policy_conditions.TrustCondition.verify_condition = verify_condition
+    def as_aws_query(raise_error):
+        def wrapper(self, *args):
+            try:
+                raise_error(self, *args)
+            except Exception as e:  # a moto _RESTError
+                from xmltodict import unparse
+
+                error = {"Type": "Sender", "Code": e.error_type, "Message": e.message}
+                e.description = unparse(
+                    {"ErrorResponse": {"Error": error, "RequestId": "rolebridge-test"}},
+                    full_document=True,
+                )
+                raise
+
+        return wrapper
+
+    for name in ("_raise_access_denied", "_raise_signature_does_not_match", "_raise_invalid_access_key"):
+        setattr(access_control.IAMRequest, name, as_aws_query(getattr(access_control.IAMRequest, name)))
+
     access_control.IAMRequestBase._is_assuming_role_operation = is_assuming_role_operation
     access_control.IAMRequestBase._check_role_trust_relationship = check_role_trust_relationship
 

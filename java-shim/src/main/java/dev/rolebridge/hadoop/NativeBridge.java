@@ -1,0 +1,20 @@
+package dev.rolebridge.hadoop;
+
+/** The native entry points (src/jni.rs). Handles follow the contract described there. */
+final class NativeBridge {
+  private NativeBridge() {
+  }
+
+  static native String version();
+
+  /** Validates the settings and returns a handle; throws RoleBridgeConfigException. */
+  static native long open(String bucket, String hadoopUser, String[] keysAndValues);
+
+  static native NativeSession credentials(long handle);
+
+  static native NativeSession refresh(long handle);
+
+  static native String describe(long handle);
+
+  static native void close(long handle);
+}

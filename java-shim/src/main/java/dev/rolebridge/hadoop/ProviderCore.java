@@ -1,0 +1,176 @@
+package dev.rolebridge.hadoop;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.security.UserGroupInformation;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the SDK v1 and v2 providers share: the native handle, and the current immutable credentials
+ * with the time at which to ask the native cache again. The steady-state {@link #get()} is a
+ * volatile read and a clock read; it does not cross JNI.
+ *
+ * @param <T> the SDK's credentials type
+ */
+final class ProviderCore<T> implements Closeable {
+  private static final Logger LOG = LoggerFactory.getLogger(ProviderCore.class);
+
+  /** Makes the SDK's credentials object from a native session. */
+  interface Converter<T> {
+    T convert(NativeSession session);
+  }
+
+  private static final class Snapshot<T> {
+    final T credentials;
+    final long askAgainAtMillis;
+    final String accessKeyId;
+
+    Snapshot(T credentials, long askAgainAtMillis, String accessKeyId) {
+      this.credentials = credentials;
+      this.askAgainAtMillis = askAgainAtMillis;
+      this.accessKeyId = accessKeyId;
+    }
+  }
+
+  private final long handle;
+  private final Converter<T> converter;
+  private final String description;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  // Native calls hold the read lock; close() takes the write lock, so the handle is never freed
+  // while a call is using it.
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private volatile Snapshot<T> current;
+
+  private ProviderCore(long handle, Converter<T> converter, String description) {
+    this.handle = handle;
+    this.converter = converter;
+    this.description = description;
+  }
+
+  /**
+   * Validates the settings in {@code conf} for the bucket of {@code uri} and attaches to the
+   * process-wide session cache. Makes no network call.
+   *
+   * @throws RoleBridgeConfigException if a setting is invalid
+   */
+  static <T> ProviderCore<T> open(URI uri, Configuration conf, Converter<T> converter) {
+    if (conf == null) {
+      throw new IllegalArgumentException("rolebridge: the Hadoop Configuration is null");
+    }
+    NativeLoader.ensureLoaded();
+    String bucket = uri == null ? null : uri.getHost();
+    long handle = NativeBridge.open(bucket, hadoopUser(), collectSettings(conf, bucket));
+    String description = NativeBridge.describe(handle);
+    LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
+    return new ProviderCore<T>(handle, converter, description);
+  }
+
+  /** The keys that may matter, with values as Configuration.get() expands them. */
+  static String[] collectSettings(Configuration conf, String bucket) {
+    String s3aBucketPrefix = bucket == null ? null : "fs.s3a.bucket." + bucket + ".assumed.role.";
+    List<String> kv = new ArrayList<String>();
+    for (Map.Entry<String, String> e : conf) {
+      String key = e.getKey();
+      boolean s3a = key.startsWith(RoleBridgeConstants.S3A_ASSUMED_ROLE_PREFIX)
+          || (s3aBucketPrefix != null && key.startsWith(s3aBucketPrefix));
+      if (!key.startsWith(RoleBridgeConstants.PREFIX) && !s3a) {
+        continue;
+      }
+      // Hadoop's core-default.xml sets some fs.s3a.assumed.role.* keys (session.duration=30m);
+      // only values a user set stand in for rolebridge's own defaults.
+      if (s3a && onlyFromDefaults(conf, key)) {
+        continue;
+      }
+      String value = conf.get(key);
+      if (value != null) {
+        kv.add(key);
+        kv.add(value);
+      }
+    }
+    return kv.toArray(new String[0]);
+  }
+
+  private static boolean onlyFromDefaults(Configuration conf, String key) {
+    String[] sources = conf.getPropertySources(key);
+    if (sources == null || sources.length == 0) {
+      return false;
+    }
+    for (String s : sources) {
+      if (!s.endsWith("-default.xml")) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static String hadoopUser() {
+    try {
+      return UserGroupInformation.getCurrentUser().getShortUserName();
+    } catch (IOException | RuntimeException e) {
+      return System.getProperty("user.name");
+    }
+  }
+
+  /** Current credentials; crosses JNI only when the native cache has to be asked again. */
+  T get() {
+    Snapshot<T> s = current;
+    if (s != null && System.currentTimeMillis() < s.askAgainAtMillis) {
+      return s.credentials;
+    }
+    return fetch(false);
+  }
+
+  /** New credentials from a new session. */
+  T refresh() {
+    return fetch(true);
+  }
+
+  private T fetch(boolean force) {
+    lock.readLock().lock();
+    try {
+      if (closed.get()) {
+        throw new IllegalStateException(RoleBridgeConstants.E_CLOSED + ": " + description);
+      }
+      NativeSession ns = force ? NativeBridge.refresh(handle) : NativeBridge.credentials(handle);
+      Snapshot<T> previous = current;
+      Snapshot<T> next;
+      if (previous == null || !previous.accessKeyId.equals(ns.accessKeyId)) {
+        LOG.debug("rolebridge: session {} for {}", ns, description);
+        next = new Snapshot<T>(converter.convert(ns), ns.askAgainAtMillis, ns.accessKeyId);
+      } else {
+        next = new Snapshot<T>(previous.credentials, ns.askAgainAtMillis, ns.accessKeyId);
+      }
+      current = next;
+      return next.credentials;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  String description() {
+    return description;
+  }
+
+  /** Releases the native handle. Idempotent; never throws. */
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      lock.writeLock().lock();
+      try {
+        NativeBridge.close(handle);
+      } catch (RuntimeException e) {
+        LOG.debug("rolebridge: close failed", e);
+      } finally {
+        lock.writeLock().unlock();
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+package dev.rolebridge.hadoop;
+
+/**
+ * Every setting rolebridge reads, with its default. Each {@code rolebridge.<rest>} key may also
+ * be set per bucket as {@code rolebridge.bucket.<BUCKET>.<rest>}, which wins for that bucket.
+ * Where no {@code rolebridge.*} key is set, S3A's {@code fs.s3a.assumed.role.*} keys (and their
+ * {@code fs.s3a.bucket.<BUCKET>.assumed.role.*} forms) are read. The native library resolves and
+ * validates them; this class names them for users and tests.
+ */
+public final class RoleBridgeConstants {
+  private RoleBridgeConstants() {
+  }
+
+  /** Prefix of every rolebridge key. */
+  public static final String PREFIX = "rolebridge.";
+  /** Prefix of per-bucket keys: {@code rolebridge.bucket.<BUCKET>.<rest>}. */
+  public static final String BUCKET_PREFIX = "rolebridge.bucket.";
+  /** Prefix of S3A's assumed-role keys, read where no rolebridge key is set. */
+  public static final String S3A_ASSUMED_ROLE_PREFIX = "fs.s3a.assumed.role.";
+
+  /** ARN of the role to assume in the destination account. Required. */
+  public static final String ROLE_ARN = "rolebridge.role.arn";
+  /** ExternalId sent with AssumeRole; must match the trust policy's sts:ExternalId. */
+  public static final String EXTERNAL_ID = "rolebridge.external.id";
+  /** Role session name, 2-64 characters of [\w+=,.@-]. */
+  public static final String SESSION_NAME = "rolebridge.session.name";
+  /** Default session name: this prefix and the Hadoop short user name. */
+  public static final String SESSION_NAME_DEFAULT_PREFIX = "rolebridge-";
+  /** Session duration in Hadoop time units (1h, 900s, 45m), 15m to 12h. */
+  public static final String SESSION_DURATION = "rolebridge.session.duration";
+  public static final String SESSION_DURATION_DEFAULT = "1h";
+  /** Inline session policy, JSON, at most 2048 characters. */
+  public static final String SESSION_POLICY = "rolebridge.session.policy";
+  /** Comma-separated managed policy ARNs for the session, at most 10. */
+  public static final String SESSION_POLICY_ARNS = "rolebridge.session.policy.arns";
+  /** Region of the STS endpoint; {@code aws-global} for sts.amazonaws.com. */
+  public static final String STS_REGION = "rolebridge.sts.region";
+  /** STS endpoint URL override (VPC endpoints, tests). */
+  public static final String STS_ENDPOINT = "rolebridge.sts.endpoint";
+  /** Fetch a new session this long before expiry. */
+  public static final String REFRESH_AHEAD = "rolebridge.refresh.ahead";
+  public static final String REFRESH_AHEAD_DEFAULT = "5m";
+
+  /** System property: explicit path of librolebridge.so (no fallback after it). */
+  public static final String NATIVE_PATH_PROPERTY = "rolebridge.native.path";
+  /** Environment variable: explicit path of librolebridge.so. */
+  public static final String NATIVE_PATH_ENV = "ROLEBRIDGE_NATIVE_PATH";
+  /** System property: directory the bundled library is extracted to (default java.io.tmpdir). */
+  public static final String NATIVE_TMPDIR_PROPERTY = "rolebridge.native.tmpdir";
+
+  /** Error text: getCredentials() before setConf() on a provider made with the no-arg constructor. */
+  public static final String E_NOT_CONFIGURED =
+      "rolebridge provider has no configuration: construct it with (URI, Configuration) or"
+          + " (Configuration), or call setConf() before getCredentials()";
+  /** Error text: the provider was used after close(). */
+  public static final String E_CLOSED = "rolebridge provider is closed";
+}

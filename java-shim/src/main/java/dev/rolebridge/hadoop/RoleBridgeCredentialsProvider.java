@@ -1,0 +1,133 @@
+package dev.rolebridge.hadoop;
+
+import com.amazonaws.AmazonClientException;
+import com.amazonaws.auth.AWSCredentialsProvider;
+import com.amazonaws.auth.AWSSessionCredentials;
+import com.amazonaws.auth.BasicSessionCredentials;
+import java.io.Closeable;
+import java.net.URI;
+import org.apache.hadoop.conf.Configurable;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * AWS SDK for Java v1 credentials provider for EMRFS ({@code fs.s3.customAWSCredentialsProvider})
+ * and Hadoop S3A 3.3 ({@code fs.s3a.aws.credentials.provider}): session credentials of a role
+ * assumed through STS, cached for the whole process and refreshed ahead of expiry.
+ *
+ * <p>Settings are validated when the provider is constructed (or on {@link #setConf}), before any
+ * network call; a bad one throws {@link RoleBridgeConfigException}. When no session can be had,
+ * {@link #getCredentials()} throws an {@link AmazonClientException} whose cause is a
+ * {@link RoleBridgeStsException} with STS's error code.
+ */
+public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Configurable, Closeable {
+  private final URI uri;
+  private volatile Configuration conf;
+  private volatile ProviderCore<AWSSessionCredentials> core;
+
+  private static final ProviderCore.Converter<AWSSessionCredentials> V1 =
+      new ProviderCore.Converter<AWSSessionCredentials>() {
+        @Override
+        public AWSSessionCredentials convert(NativeSession s) {
+          return new BasicSessionCredentials(s.accessKeyId, s.secretAccessKey, s.sessionToken);
+        }
+      };
+
+  /** What EMRFS and S3A call first: the file system's URI (for per-bucket settings) and its configuration. */
+  public RoleBridgeCredentialsProvider(URI uri, Configuration conf) {
+    this.uri = uri;
+    this.conf = conf;
+    this.core = ProviderCore.open(uri, conf, V1);
+  }
+
+  public RoleBridgeCredentialsProvider(Configuration conf) {
+    this(null, conf);
+  }
+
+  /** EMRFS's fallback: no-arg construction followed by {@link #setConf}. */
+  public RoleBridgeCredentialsProvider() {
+    this.uri = null;
+  }
+
+  /** Validates and applies {@code conf}; on a bad setting, throws and keeps the previous one. */
+  @Override
+  public void setConf(Configuration conf) {
+    ProviderCore<AWSSessionCredentials> next = ProviderCore.open(uri, conf, V1);
+    ProviderCore<AWSSessionCredentials> previous;
+    synchronized (this) {
+      previous = core;
+      this.conf = conf;
+      this.core = next;
+    }
+    if (previous != null) {
+      previous.close();
+    }
+  }
+
+  @Override
+  public Configuration getConf() {
+    return conf;
+  }
+
+  private ProviderCore<AWSSessionCredentials> core() {
+    ProviderCore<AWSSessionCredentials> c = core;
+    if (c == null) {
+      throw new IllegalStateException(RoleBridgeConstants.E_NOT_CONFIGURED);
+    }
+    return c;
+  }
+
+  @Override
+  public AWSSessionCredentials getCredentials() {
+    ProviderCore<AWSSessionCredentials> c = core();
+    try {
+      return c.get();
+    } catch (RoleBridgeStsException e) {
+      throw new CredentialsUnavailableException(e);
+    }
+  }
+
+  /** Forces a new session. */
+  @Override
+  public void refresh() {
+    ProviderCore<AWSSessionCredentials> c = core();
+    try {
+      c.refresh();
+    } catch (RoleBridgeStsException e) {
+      throw new CredentialsUnavailableException(e);
+    }
+  }
+
+  /** Releases the native handle; the shared session stays cached for other providers. Idempotent. */
+  @Override
+  public void close() {
+    ProviderCore<AWSSessionCredentials> c = core;
+    if (c != null) {
+      c.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    ProviderCore<AWSSessionCredentials> c = core;
+    return "RoleBridgeCredentialsProvider{" + (c == null ? "not configured" : c.description()) + "}";
+  }
+
+  /**
+   * The SDK v1 form of a {@link RoleBridgeStsException}, so that the SDK and S3A handle it as a
+   * client-side credentials failure; retryable only if STS's error was.
+   */
+  public static final class CredentialsUnavailableException extends AmazonClientException {
+    private static final long serialVersionUID = 1L;
+    private final boolean retryable;
+
+    CredentialsUnavailableException(RoleBridgeStsException cause) {
+      super(cause.getMessage(), cause);
+      this.retryable = cause.isRetryable();
+    }
+
+    @Override
+    public boolean isRetryable() {
+      return retryable;
+    }
+  }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test: installs what they need, then
+#   1. the Rust unit tests (settings validation, session cache with a manual clock);
+#   2. the release jar is built;
+#   3. the Java tests (JUnit 5): a real JVM (-Xcheck:jni) loads the real jar on real Hadoop 3.3.1
+#      S3A and AWS SDK v1/v2 jars, against the local access-controlled STS + S3.
+# Ends with one line "total: N passed, M failed".
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+bash "$ROOT/scripts/deps.sh"
+
+log "Rust tests"
+rust_log=$(mktemp)
+set +e
+if [ -n "${SKIP_RUST_TESTS:-}" ]; then echo "SKIP_RUST_TESTS set: not running the Rust tests" > "$rust_log"; else
+cargo test --all-targets 2>&1 | tee "$rust_log"; fi
+rust_rc=${PIPESTATUS[0]}
+set -e
+rust_passed=$(awk '/^test result:/ {p += $4} END {print p + 0}' "$rust_log")
+rust_failed=$(awk '/^test result:/ {f += $6} END {print f + 0}' "$rust_log")
+
+bash "$ROOT/scripts/package.sh"
+
+log "Java tests against the local STS + S3"
+start_local_aws
+trap stop_local_aws EXIT
+compile_java_tests
+reports=$ROOT/target/junit-reports
+rm -rf "$reports"
+set +e
+$(source_env) java -Xcheck:jni \
+  -Drolebridge.test.fixture="$FIXTURE" -Drolebridge.test.jar="$JAR" \
+  -Drolebridge.test.classpath="$(runtime_cp):$ROOT/target/java-tests" \
+  -Dlog4j.configuration=log4j.properties \
+  -cp "$(runtime_cp):$ROOT/target/java-tests:/usr/share/java/junit-platform-console-standalone.jar" \
+  org.junit.platform.console.ConsoleLauncher --disable-banner --details=tree \
+  --select-package dev.rolebridge.it --include-classname '.*IT' --reports-dir "$reports" ${JUNIT_ARGS:-}
+java_rc=$?
+set -e
+java_passed=$(grep -o 'tests="[0-9]*"' "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9)
+java_failed=$(( $(grep -o 'failures="[0-9]*"' "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9) \
+  + $(grep -o 'errors="[0-9]*"' "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9) ))
+java_skipped=$(grep -o 'skipped="[0-9]*"' "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9)
+java_passed=$(( java_passed - java_failed - java_skipped ))
+
+echo
+echo "rust: $rust_passed passed, $rust_failed failed"
+echo "java: $java_passed passed, $java_failed failed, $java_skipped skipped"
+echo "total: $(( rust_passed + java_passed )) passed, $(( rust_failed + java_failed )) failed"
+[ "$rust_rc" -eq 0 ] && [ "$java_rc" -eq 0 ] && [ "$java_passed" -gt 0 ]

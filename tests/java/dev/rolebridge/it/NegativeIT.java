@@ -1,0 +1,112 @@
+package dev.rolebridge.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.amazonaws.AmazonClientException;
+import dev.rolebridge.hadoop.RoleBridgeCredentialsProvider;
+import dev.rolebridge.hadoop.RoleBridgeStsException;
+import dev.rolebridge.it.LocalAws.Request;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.junit.jupiter.api.Test;
+
+/** STS refusals: a clear exception carrying STS's code and the usual causes, and no S3 request. */
+class NegativeIT {
+  private final LocalAws aws = LocalAws.get();
+
+  /** Writes through S3A with {@code conf}; returns the failure and the recorded requests. */
+  private List<Request> failedWrite(Configuration conf, StringBuilder failure) throws Exception {
+    String bucket = aws.bucket("destA");
+    aws.startRecording();
+    try (FileSystem fs = FileSystem.get(URI.create("s3a://" + bucket + "/"), conf)) {
+      Exception e = assertThrows(Exception.class,
+          () -> S3ACrossAccountIT.write(fs, new Path("s3a://" + bucket + "/denied.txt"), new byte[] {1}));
+      failure.append(chain(e));
+    }
+    return aws.stopRecording();
+  }
+
+  static String chain(Throwable t) {
+    StringBuilder b = new StringBuilder();
+    for (; t != null; t = t.getCause()) {
+      b.append(t.getClass().getName()).append(": ").append(t.getMessage()).append("\n");
+    }
+    return b.toString();
+  }
+
+  private void assertRefusedWithoutS3(List<Request> recorded, String why) {
+    assertEquals(0, LocalAws.s3Calls(recorded).size(), "no S3 request was made: " + recorded);
+    assertEquals(1, LocalAws.assumeRoleCalls(recorded).size(), why + ": one AssumeRole, not retried: " + recorded);
+  }
+
+  @Test
+  void wrongExternalId() throws Exception {
+    Configuration conf = aws.s3aConf("destA", "it-wrong-external-id");
+    conf.set("rolebridge.external.id", "not-the-agreed-id");
+    StringBuilder failure = new StringBuilder();
+    List<Request> recorded = failedWrite(conf, failure);
+    String f = failure.toString();
+    assertTrue(f.contains(RoleBridgeCredentialsProvider.CredentialsUnavailableException.class.getName())
+        && f.contains(RoleBridgeStsException.class.getName()), f);
+    assertTrue(f.contains("AccessDenied") && f.contains("sts:ExternalId")
+        && f.contains("rolebridge.external.id") && f.contains(aws.roleArn("destA")), f);
+    assertRefusedWithoutS3(recorded, "wrong external ID");
+  }
+
+  @Test
+  void roleThatDoesNotExist() throws Exception {
+    String missing = "arn:aws:iam::222222222222:role/no-such-role";
+    Configuration conf = aws.s3aConf("destA", "it-missing-role");
+    conf.set("rolebridge.role.arn", missing);
+    aws.startRecording();
+    RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(conf);
+    AmazonClientException e = assertThrows(AmazonClientException.class, p::getCredentials);
+    p.close();
+    assertFalse(e.isRetryable(), "AccessDenied is not worth retrying");
+    RoleBridgeStsException sts = (RoleBridgeStsException) e.getCause();
+    assertEquals("AccessDenied", sts.getErrorCode());
+    assertTrue(sts.getMessage().contains(missing) && sts.getMessage().contains("role does not exist"), sts.getMessage());
+    assertRefusedWithoutS3(aws.stopRecording(), "missing role");
+  }
+
+  @Test
+  void sourceThatTheTrustPolicyDoesNotName() throws Exception {
+    // The source identity is the process's AWS default chain, so the untrusted source runs in a
+    // JVM of its own whose environment holds the intruder's keys.
+    String cp = System.getProperty("rolebridge.test.classpath");
+    ProcessBuilder pb = new ProcessBuilder(
+        System.getProperty("java.home") + "/bin/java", "-cp", cp,
+        "-Dlog4j.configuration=log4j.properties", ChildProbe.class.getName(),
+        aws.endpoint, aws.roleArn("destA"), aws.externalId("destA"), aws.bucket("destA"));
+    Map<String, String> env = pb.environment();
+    env.put("AWS_ACCESS_KEY_ID", aws.accessKeyOf("intruder"));
+    env.put("AWS_SECRET_ACCESS_KEY", aws.secretKeyOf("intruder"));
+    pb.redirectErrorStream(true);
+    aws.startRecording();
+    Process proc = pb.start();
+    List<String> lines = new ArrayList<String>();
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String l; (l = r.readLine()) != null; ) {
+        lines.add(l);
+      }
+    }
+    assertEquals(0, proc.waitFor(), String.join("\n", lines));
+    List<Request> recorded = aws.stopRecording();
+    String out = String.join("\n", lines);
+    assertTrue(out.contains("RESULT refused AccessDenied"), out);
+    assertTrue(out.contains("trust policy does not name this source principal"), out);
+    assertRefusedWithoutS3(recorded, "untrusted source");
+    assertEquals(aws.accessKeyOf("intruder"), LocalAws.assumeRoleCalls(recorded).get(0).signedBy());
+  }
+}

@@ -66,5 +66,5 @@ compile_java_tests() {
   rm -rf "$out" && mkdir -p "$out"
   find "$ROOT/tests/java" -name '*.java' > "$out/sources.txt"
   javac -encoding UTF-8 -d "$out" -cp "$(runtime_cp):/usr/share/java/junit-platform-console-standalone.jar" @"$out/sources.txt"
-  cp "$ROOT/tests/java/log4j.properties" "$out/"
+  cp "$ROOT/tests/java/"log4j*.properties "$out/"
 }

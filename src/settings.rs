@@ -967,7 +967,7 @@ mod tests {
         ] {
             assert!(validate_policy_arns("k", bad).is_err(), "{bad}");
         }
-        let eleven = vec!["arn:aws:iam::aws:policy/A"; 11].join(",");
+        let eleven = ["arn:aws:iam::aws:policy/A"; 11].join(",");
         assert!(validate_policy_arns("k", &eleven).is_err());
     }
 

@@ -97,6 +97,33 @@ public final class LocalAws {
     return conf;
   }
 
+  /**
+   * Runs {@link ChildProbe} (a write through S3A + rolebridge to destA) in a JVM of its own, whose
+   * environment is this one's with {@code env} on top: the source identity is the process's AWS
+   * default chain, so another source needs another process. Returns its output.
+   */
+  public String runChildProbe(Map<String, String> env) throws IOException, InterruptedException {
+    ProcessBuilder pb = new ProcessBuilder(
+        System.getProperty("java.home") + "/bin/java", "-cp", System.getProperty("rolebridge.test.classpath"),
+        "-Dlog4j.configuration=log4j.properties", ChildProbe.class.getName(),
+        endpoint, roleArn("destA"), externalId("destA"), bucket("destA"));
+    pb.environment().putAll(env);
+    pb.redirectErrorStream(true);
+    Process proc = pb.start();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (InputStream in = proc.getInputStream()) {
+      byte[] b = new byte[8192];
+      for (int n; (n = in.read(b)) > 0; ) {
+        out.write(b, 0, n);
+      }
+    }
+    String text = new String(out.toByteArray(), StandardCharsets.UTF_8);
+    if (proc.waitFor() != 0) {
+      throw new IllegalStateException("child JVM failed:\n" + text);
+    }
+    return text;
+  }
+
   // ---- the moto recorder ---------------------------------------------------------------------
 
   private String call(String method, String path, byte[] body) throws IOException {

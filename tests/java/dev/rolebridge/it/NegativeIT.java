@@ -9,11 +9,8 @@ import com.amazonaws.AmazonClientException;
 import dev.rolebridge.hadoop.RoleBridgeCredentialsProvider;
 import dev.rolebridge.hadoop.RoleBridgeStsException;
 import dev.rolebridge.it.LocalAws.Request;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -84,26 +81,12 @@ class NegativeIT {
   void sourceThatTheTrustPolicyDoesNotName() throws Exception {
     // The source identity is the process's AWS default chain, so the untrusted source runs in a
     // JVM of its own whose environment holds the intruder's keys.
-    String cp = System.getProperty("rolebridge.test.classpath");
-    ProcessBuilder pb = new ProcessBuilder(
-        System.getProperty("java.home") + "/bin/java", "-cp", cp,
-        "-Dlog4j.configuration=log4j.properties", ChildProbe.class.getName(),
-        aws.endpoint, aws.roleArn("destA"), aws.externalId("destA"), aws.bucket("destA"));
-    Map<String, String> env = pb.environment();
+    Map<String, String> env = new HashMap<String, String>();
     env.put("AWS_ACCESS_KEY_ID", aws.accessKeyOf("intruder"));
     env.put("AWS_SECRET_ACCESS_KEY", aws.secretKeyOf("intruder"));
-    pb.redirectErrorStream(true);
     aws.startRecording();
-    Process proc = pb.start();
-    List<String> lines = new ArrayList<String>();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
-      for (String l; (l = r.readLine()) != null; ) {
-        lines.add(l);
-      }
-    }
-    assertEquals(0, proc.waitFor(), String.join("\n", lines));
+    String out = aws.runChildProbe(env);
     List<Request> recorded = aws.stopRecording();
-    String out = String.join("\n", lines);
     assertTrue(out.contains("RESULT refused AccessDenied"), out);
     assertTrue(out.contains("trust policy does not name this source principal"), out);
     assertRefusedWithoutS3(recorded, "untrusted source");

@@ -1049,3 +1049,64 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// STS's own patterns, written independently of the validators above.
+    fn sts_accepts_session_name(s: &str) -> bool {
+        (2..=64).contains(&s.chars().count())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    }
+
+    fn sts_accepts_external_id(s: &str) -> bool {
+        (2..=1224).contains(&s.chars().count())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))
+    }
+
+    proptest! {
+        #[test]
+        fn resolve_never_panics(key in prop::sample::select(ALL_KEYS.to_vec()), value in ".{0,300}", bucket in "[a-z0-9.-]{0,20}") {
+            let raw = RawSettings::new(Some(&bucket), Some("u"))
+                .set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/r")
+                .set(&format!("{PREFIX}{}", key.name), &value);
+            let _ = resolve(&raw);
+        }
+
+        #[test]
+        fn accepted_session_names_are_what_sts_accepts(s in "[ -~\u{80}-\u{3000}]{0,80}") {
+            prop_assert_eq!(validate_session_name("k", &s).is_ok(), sts_accepts_session_name(&s));
+        }
+
+        #[test]
+        fn accepted_external_ids_are_what_sts_accepts(s in "[ -~\u{80}-\u{3000}]{0,40}") {
+            prop_assert_eq!(validate_external_id("k", &s).is_ok(), sts_accepts_external_id(&s));
+        }
+
+        #[test]
+        fn default_session_names_are_always_accepted(user in ".{0,200}") {
+            prop_assert!(sts_accepts_session_name(&default_session_name(Some(&user))));
+        }
+
+        #[test]
+        fn accepted_durations_are_in_range(v in "[0-9]{0,8}(ns|us|ms|s|m|h|d|S|M|H|x|)") {
+            if let Ok(d) = validate_session_duration("k", &v) {
+                prop_assert!(d >= MIN_SESSION_DURATION && d <= MAX_SESSION_DURATION && d.subsec_nanos() == 0);
+            }
+        }
+
+        #[test]
+        fn errors_name_the_key_used(v in "[^ ]{1,30}") {
+            let raw = RawSettings::new(Some("b"), None)
+                .set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/r")
+                .set("rolebridge.bucket.b.session.duration", &v);
+            if let Err(e) = resolve(&raw) {
+                prop_assert!(e.to_string().starts_with("rolebridge.bucket.b.session.duration: "), "{}", e);
+            }
+        }
+    }
+}

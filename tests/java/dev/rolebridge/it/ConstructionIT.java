@@ -118,6 +118,20 @@ class ConstructionIT {
   }
 
   @Test
+  void defaultSessionNameComesFromTheHadoopUser() throws Exception {
+    Configuration conf = aws.s3aConf("destA", null);
+    conf.set("rolebridge.session.duration", "16m"); // a cache entry of this test's own
+    aws.startRecording();
+    RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(conf);
+    p.getCredentials();
+    p.close();
+    List<LocalAws.Request> calls = LocalAws.assumeRoleCalls(aws.stopRecording());
+    assertEquals(1, calls.size());
+    String user = org.apache.hadoop.security.UserGroupInformation.getCurrentUser().getShortUserName();
+    assertEquals("rolebridge-" + user, calls.get(0).form().get("RoleSessionName"));
+  }
+
+  @Test
   void toStringNamesRoleAndSessionButNoSecret() {
     RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(aws.s3aConf("destA", "it-tostring"));
     AWSSessionCredentials c = p.getCredentials();

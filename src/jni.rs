@@ -267,16 +267,25 @@ pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_open<'local>(
     run(&mut env, 0, |env| inner_open(env, &bucket, &user, &kv))
 }
 
+/// The body of the entry points that hand out a session.
+fn session_call(
+    env: &mut JNIEnv<'_>,
+    handle: jlong,
+    get: fn(&Provider) -> crate::error::Result<Handout>,
+) -> jobject {
+    run(env, std::ptr::null_mut(), |env| {
+        let handout = get(&*borrow(handle)?)?;
+        to_java(env, handout)
+    })
+}
+
 #[no_mangle]
 pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_credentials<'local>(
     mut env: JNIEnv<'local>,
     _: JClass<'local>,
     handle: jlong,
 ) -> jobject {
-    run(&mut env, std::ptr::null_mut(), |env| {
-        let handout = borrow(handle)?.credentials()?;
-        to_java(env, handout)
-    })
+    session_call(&mut env, handle, Provider::credentials)
 }
 
 #[no_mangle]
@@ -285,10 +294,7 @@ pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_refresh<'local>(
     _: JClass<'local>,
     handle: jlong,
 ) -> jobject {
-    run(&mut env, std::ptr::null_mut(), |env| {
-        let handout = borrow(handle)?.refresh()?;
-        to_java(env, handout)
-    })
+    session_call(&mut env, handle, Provider::refresh)
 }
 
 #[no_mangle]

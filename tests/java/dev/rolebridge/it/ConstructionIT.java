@@ -99,36 +99,30 @@ class ConstructionIT {
     // Hadoop's core-default.xml sets fs.s3a.assumed.role.session.duration=30m; our default is 1h.
     Configuration conf = aws.s3aConf("destA", "it-defaults");
     assertEquals("30m", conf.get("fs.s3a.assumed.role.session.duration"));
-    assertEquals("3600", requestedDuration(conf));
+    assertEquals("3600", assumeRoleParameters(conf).get("DurationSeconds"));
     // ...while a value the user sets is used.
     Configuration s3a = aws.s3aConf("destA", "it-defaults-s3a");
     s3a.set("fs.s3a.assumed.role.session.duration", "20m");
-    assertEquals("1200", requestedDuration(s3a));
+    assertEquals("1200", assumeRoleParameters(s3a).get("DurationSeconds"));
   }
 
-  /** The DurationSeconds STS is asked for when a provider with {@code conf} first needs credentials. */
-  private String requestedDuration(Configuration conf) throws Exception {
+  /** The parameters of the one AssumeRole call a provider with {@code conf} makes for its first credentials. */
+  private java.util.Map<String, String> assumeRoleParameters(Configuration conf) throws Exception {
     aws.startRecording();
     RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(conf);
     p.getCredentials();
     p.close();
     List<LocalAws.Request> calls = LocalAws.assumeRoleCalls(aws.stopRecording());
-    assertEquals(1, calls.size());
-    return calls.get(0).form().get("DurationSeconds");
+    assertEquals(1, calls.size(), calls.toString());
+    return calls.get(0).form();
   }
 
   @Test
   void defaultSessionNameComesFromTheHadoopUser() throws Exception {
     Configuration conf = aws.s3aConf("destA", null);
     conf.set("rolebridge.session.duration", "16m"); // a cache entry of this test's own
-    aws.startRecording();
-    RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(conf);
-    p.getCredentials();
-    p.close();
-    List<LocalAws.Request> calls = LocalAws.assumeRoleCalls(aws.stopRecording());
-    assertEquals(1, calls.size());
     String user = org.apache.hadoop.security.UserGroupInformation.getCurrentUser().getShortUserName();
-    assertEquals("rolebridge-" + user, calls.get(0).form().get("RoleSessionName"));
+    assertEquals("rolebridge-" + user, assumeRoleParameters(conf).get("RoleSessionName"));
   }
 
   @Test

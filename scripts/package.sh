@@ -17,12 +17,15 @@ cp -r "$classes/." "$stage/"
 mkdir -p "$stage/native/linux-x86_64"
 cp "$SO" "$stage/native/linux-x86_64/librolebridge.so"
 cat > "$stage.manifest" <<MF
+Main-Class: dev.rolebridge.hadoop.Main
 Implementation-Title: rolebridge
 Implementation-Version: $VERSION
 Implementation-Vendor: rolebridge
 Automatic-Module-Name: dev.rolebridge.hadoop
+Rolebridge-Native-Platforms: linux-x86_64
 MF
 rm -f "$JAR"
 jar --create --file "$JAR" --manifest "$stage.manifest" -C "$stage" .
 rm -f "$stage.manifest"
-log "built $JAR ($(du -k "$JAR" | cut -f1) KiB) and $SO ($(du -k "$SO" | cut -f1) KiB)"
+(cd "$RELEASE_DIR" && sha256sum "$(basename "$JAR")" > "$(basename "$JAR").sha256")
+log "built $JAR (sha256 in $JAR.sha256) ($(du -k "$JAR" | cut -f1) KiB) and $SO ($(du -k "$SO" | cut -f1) KiB)"

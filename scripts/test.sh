@@ -31,6 +31,9 @@ set +e
 $(source_env) java -Xcheck:jni \
   -Drolebridge.test.fixture="$FIXTURE" -Drolebridge.test.jar="$JAR" \
   -Drolebridge.test.classpath="$(runtime_cp):$ROOT/target/java-tests" \
+  -Drolebridge.test.classes="$ROOT/target/java-tests" -Drolebridge.test.so="$SO" \
+  -Drolebridge.test.platform.classpath="$(cp_of hadoop):$(cp_of s3a):$(cp_of sdkv2)" \
+  -Drolebridge.test.version="$VERSION" \
   -Dlog4j.configuration=log4j.properties \
   -cp "$(runtime_cp):$ROOT/target/java-tests:/usr/share/java/junit-platform-console-standalone.jar" \
   org.junit.platform.console.ConsoleLauncher --disable-banner --details=tree \

@@ -12,11 +12,13 @@ import java.util.Locale;
  * <ol>
  *   <li>an explicit path: system property {@code rolebridge.native.path}, else environment variable
  *       {@code ROLEBRIDGE_NATIVE_PATH} (no fallback after it: an explicit choice that fails is an error);
- *   <li>{@code java.library.path} ({@code System.loadLibrary("rolebridge")});
+ *   <li>{@code librolebridge.so} in a directory of {@code java.library.path};
  *   <li>the copy inside the jar, extracted to a unique temporary file (a unique path lets several
  *       class loaders of one JVM each load it), loaded, then deleted.
  * </ol>
- * Then the library's version must equal the jar's.
+ * A file that another class loader of this JVM already loaded is loaded as a private copy, since
+ * a native library can belong to one class loader only. Then the library's version must equal the
+ * jar's.
  */
 final class NativeLoader {
   private static String loadedFrom;
@@ -96,54 +98,100 @@ final class NativeLoader {
       if (!f.isFile()) {
         throw new UnsatisfiedLinkError(explicitFrom + " names " + f + ", which is not a file");
       }
-      System.load(f.getPath());
-      return f.getPath() + " (" + explicitFrom + ")";
+      return loadFile(f) + " (" + explicitFrom + ")";
     }
-    try {
-      System.loadLibrary("rolebridge");
-      return "java.library.path";
-    } catch (UnsatisfiedLinkError notThere) {
-      // fall through to the bundled copy
+    File onLibraryPath = findOnLibraryPath();
+    if (onLibraryPath != null) {
+      try {
+        return loadFile(onLibraryPath) + " (java.library.path)";
+      } catch (UnsatisfiedLinkError e) {
+        // not loadable from there (e.g. built for another platform): use the bundled copy
+      }
     }
     return loadBundled();
   }
 
+  private static File findOnLibraryPath() {
+    String path = System.getProperty("java.library.path", "");
+    for (String dir : path.split(File.pathSeparator)) {
+      if (!dir.isEmpty()) {
+        File f = new File(dir, System.mapLibraryName("rolebridge"));
+        if (f.isFile()) {
+          return f.getAbsoluteFile();
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Loads {@code f}. A library file can belong to one class loader only; if another class loader
+   * of this JVM (Spark, Hive, Hadoop 3.4's provider isolation) already loaded it, a private copy
+   * is loaded instead, the way the bundled library always is.
+   */
+  private static String loadFile(File f) {
+    try {
+      System.load(f.getPath());
+      return f.getPath();
+    } catch (UnsatisfiedLinkError e) {
+      if (e.getMessage() == null || !e.getMessage().contains("another classloader")) {
+        throw e;
+      }
+    }
+    try (InputStream in = Files.newInputStream(f.toPath())) {
+      return loadCopy(in, f.getPath()) + " (a private copy of " + f + ": another class loader has that file)";
+    } catch (IOException e) {
+      throw new UnsatisfiedLinkError("cannot read " + f + ": " + e.getMessage());
+    }
+  }
+
   private static String loadBundled() {
     String resource = resourcePath();
-    String tmpdirSetting = System.getProperty(RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY);
-    File dir = new File(tmpdirSetting != null && !tmpdirSetting.trim().isEmpty()
-        ? tmpdirSetting.trim() : System.getProperty("java.io.tmpdir"));
     try (InputStream in = NativeLoader.class.getResourceAsStream(resource)) {
       if (in == null) {
         throw new UnsatisfiedLinkError("this jar holds no native library for " + os() + "/" + arch()
-            + " (looked for " + resource + " in the jar and librolebridge in java.library.path);"
-            + " build it from source (cargo build --release) and set -D"
-            + RoleBridgeConstants.NATIVE_PATH_PROPERTY + "=/path/to/librolebridge.so");
+            + " (looked for " + resource + " in the jar and " + System.mapLibraryName("rolebridge")
+            + " in java.library.path); build it from source (cargo build --release) and set -D"
+            + RoleBridgeConstants.NATIVE_PATH_PROPERTY + "=/path/to/" + System.mapLibraryName("rolebridge"));
       }
-      File tmp;
-      try {
-        tmp = File.createTempFile("librolebridge-", ".so", dir);
-      } catch (IOException e) {
-        throw new UnsatisfiedLinkError("cannot write the bundled native library to " + dir + " ("
-            + e.getMessage() + "); point -D" + RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY
-            + " at a writable directory");
-      }
-      try {
-        Files.copy(in, tmp.toPath(), StandardCopyOption.REPLACE_EXISTING);
-        System.load(tmp.getAbsolutePath());
-      } catch (UnsatisfiedLinkError e) {
-        throw new UnsatisfiedLinkError("cannot load the bundled native library extracted to " + tmp
-            + " (" + e.getMessage() + "); the usual cause is a directory mounted noexec: point -D"
-            + RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY + " at a directory that allows execution");
-      } finally {
-        // Once mapped, the library no longer needs its file; nothing accumulates across runs.
-        if (!tmp.delete()) {
-          tmp.deleteOnExit();
-        }
-      }
-      return "jar:" + resource + " (extracted to " + dir + ")";
+      return "jar:" + resource + " " + loadCopy(in, "jar:" + resource);
     } catch (IOException e) {
       throw new UnsatisfiedLinkError("cannot read " + resource + " from the jar: " + e.getMessage());
     }
+  }
+
+  /** The directory extracted copies go to. */
+  static File tmpdir() {
+    String setting = System.getProperty(RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY);
+    return new File(setting != null && !setting.trim().isEmpty()
+        ? setting.trim() : System.getProperty("java.io.tmpdir"));
+  }
+
+  /** Copies the library to a unique temporary file, loads it, and deletes the file. */
+  private static String loadCopy(InputStream in, String what) throws IOException {
+    File dir = tmpdir();
+    File tmp;
+    try {
+      tmp = File.createTempFile("librolebridge-", ".so", dir);
+    } catch (IOException e) {
+      throw new UnsatisfiedLinkError("cannot write a copy of the native library (" + what + ") to " + dir
+          + ": " + e.getMessage() + "; point -D" + RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY
+          + " at a writable directory that allows execution, or set -D"
+          + RoleBridgeConstants.NATIVE_PATH_PROPERTY + " to an installed copy");
+    }
+    try {
+      Files.copy(in, tmp.toPath(), StandardCopyOption.REPLACE_EXISTING);
+      System.load(tmp.getAbsolutePath());
+    } catch (UnsatisfiedLinkError e) {
+      throw new UnsatisfiedLinkError("cannot load the copy of the native library (" + what + ") in " + dir
+          + " (" + e.getMessage() + "); the usual cause is a directory mounted noexec: point -D"
+          + RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY + " at a directory that allows execution");
+    } finally {
+      // Once mapped, the library no longer needs its file; nothing accumulates across runs.
+      if (!tmp.delete()) {
+        tmp.deleteOnExit();
+      }
+    }
+    return "(extracted to " + dir + ")";
   }
 }

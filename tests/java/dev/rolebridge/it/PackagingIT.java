@@ -1,0 +1,171 @@
+package dev.rolebridge.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.File;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/** The release jar as users install it: one jar, any class loader, any temp directory. */
+class PackagingIT {
+  private final LocalAws aws = LocalAws.get();
+  private final File jar = new File(System.getProperty("rolebridge.test.jar"));
+  private final String java = System.getProperty("java.home") + "/bin/java";
+
+  /** Runs a JVM; returns exit code and output (stdout + stderr). */
+  static Object[] run(List<String> command) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    Process p = pb.start();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (InputStream in = p.getInputStream()) {
+      byte[] b = new byte[8192];
+      for (int n; (n = in.read(b)) > 0; ) {
+        out.write(b, 0, n);
+      }
+    }
+    return new Object[] {p.waitFor(), new String(out.toByteArray(), StandardCharsets.UTF_8)};
+  }
+
+  private Object[] javaJar(String... props) throws Exception {
+    List<String> cmd = new ArrayList<String>(Arrays.asList(java));
+    cmd.addAll(Arrays.asList(props));
+    cmd.addAll(Arrays.asList("-jar", jar.getPath()));
+    return run(cmd);
+  }
+
+  @Test
+  void jarHoldsJava8ShimClassesAndTheNativeLibraryOnly() throws Exception {
+    int classes = 0;
+    try (JarFile jf = new JarFile(jar)) {
+      assertNotNull(jf.getEntry("native/linux-x86_64/librolebridge.so"));
+      Enumeration<JarEntry> entries = jf.entries();
+      while (entries.hasMoreElements()) {
+        JarEntry e = entries.nextElement();
+        String name = e.getName();
+        assertTrue(name.startsWith("META-INF/") || name.startsWith("dev/rolebridge/hadoop/")
+            || name.startsWith("native/") || name.equals("dev/") || name.equals("dev/rolebridge/"),
+            "only the shim and the native library; no Hadoop or AWS SDK classes: " + name);
+        if (name.endsWith(".class")) {
+          classes++;
+          try (DataInputStream in = new DataInputStream(jf.getInputStream(e))) {
+            assertEquals(0xCAFEBABE, in.readInt());
+            in.readUnsignedShort();
+            assertEquals(52, in.readUnsignedShort(), "Java 8 class file (major 52): " + name);
+          }
+        }
+      }
+      assertEquals(System.getProperty("rolebridge.test.version"),
+          jf.getManifest().getMainAttributes().getValue("Implementation-Version"));
+    }
+    assertTrue(classes >= 10, "shim classes: " + classes);
+  }
+
+  @Test
+  void javaDashJarPrintsVersionsAndWhereTheLibraryCameFrom() throws Exception {
+    Object[] r = javaJar();
+    String out = (String) r[1];
+    assertEquals(0, r[0], out);
+    String v = System.getProperty("rolebridge.test.version");
+    assertTrue(out.contains("rolebridge " + v + "\n"), out);
+    assertTrue(out.contains("native library " + v + " loaded from jar:/native/linux-x86_64/librolebridge.so"), out);
+  }
+
+  @Test
+  void aPlatformWithoutALibraryInTheJarIsToldWhatToDo() throws Exception {
+    Object[] r = javaJar("-Dos.arch=sparcv9");
+    String out = (String) r[1];
+    assertEquals(1, r[0], out);
+    assertTrue(out.contains("no native library for linux/sparcv9") && out.contains("build it from source")
+        && out.contains("-Drolebridge.native.path="), out);
+  }
+
+  @Test
+  void anUnwritableTempDirectoryIsNamedWithTheSettingThatMovesIt() throws Exception {
+    File file = File.createTempFile("rolebridge-not-a-dir", "");
+    File dir = new File(file, "sub");
+    Object[] r = javaJar("-Drolebridge.native.tmpdir=" + dir);
+    String out = (String) r[1];
+    file.delete();
+    assertEquals(1, r[0], out);
+    assertTrue(out.contains("cannot write a copy of the native library") && out.contains(dir.getPath())
+        && out.contains("-Drolebridge.native.tmpdir"), out);
+  }
+
+  @Test
+  void aNoexecTempDirectoryIsNamedWithTheSettingThatMovesIt() throws Exception {
+    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mounting needs root");
+    File dir = Files.createTempDirectory("rolebridge-noexec").toFile();
+    Object[] mount = run(Arrays.asList("mount", "-t", "tmpfs", "-o", "noexec,size=32m", "tmpfs", dir.getPath()));
+    assertEquals(0, mount[0], "mount: " + mount[1]);
+    try {
+      Object[] r = javaJar("-Drolebridge.native.tmpdir=" + dir);
+      String out = (String) r[1];
+      assertEquals(1, r[0], out);
+      assertTrue(out.contains("noexec") && out.contains(dir.getPath()) && out.contains("-Drolebridge.native.tmpdir"), out);
+      assertEquals(0, dir.list().length, "the failed copy was removed: " + Arrays.toString(dir.list()));
+    } finally {
+      run(Arrays.asList("umount", dir.getPath()));
+      dir.delete();
+    }
+  }
+
+  private String probe(File tmpdir, String... props) throws Exception {
+    List<String> cmd = new ArrayList<String>(Arrays.asList(java,
+        "-cp", System.getProperty("rolebridge.test.classes"),
+        "-Drolebridge.native.tmpdir=" + tmpdir, "-Dlog4j.configuration=log4j.properties"));
+    cmd.addAll(Arrays.asList(props));
+    cmd.addAll(Arrays.asList(ClassLoaderProbe.class.getName(), jar.getPath(),
+        System.getProperty("rolebridge.test.platform.classpath"), aws.endpoint,
+        aws.roleArn("destA"), aws.externalId("destA"), aws.bucket("destA")));
+    Object[] r = run(cmd);
+    String out = (String) r[1];
+    assertEquals(0, r[0], out);
+    assertTrue(out.contains("LOADER 0 key=ASIA") && out.contains("LOADER 1 key=ASIA"), out);
+    assertTrue(out.contains("TMPDIR_FILES 0"), "copies are deleted once loaded: " + out);
+    return out;
+  }
+
+  @Test
+  void twoIsolatedClassLoadersEachLoadTheBundledLibrary() throws Exception {
+    File tmpdir = Files.createTempDirectory("rolebridge-tmp").toFile();
+    String out = probe(tmpdir);
+    assertEquals(2, out.split("from=jar:/native/linux-x86_64/librolebridge.so", -1).length - 1, out);
+    assertEquals(0, tmpdir.list().length, "nothing accumulates: " + Arrays.toString(tmpdir.list()));
+    tmpdir.delete();
+  }
+
+  @Test
+  void twoIsolatedClassLoadersWithAnExplicitLibraryPath() throws Exception {
+    File tmpdir = Files.createTempDirectory("rolebridge-tmp").toFile();
+    String so = System.getProperty("rolebridge.test.so");
+    String out = probe(tmpdir, "-Drolebridge.native.path=" + so);
+    assertTrue(out.contains("LOADER 0 key=") && out.contains("from=" + so + " (system property rolebridge.native.path)"), out);
+    assertTrue(out.contains("a private copy of " + so), "the second loader gets a private copy: " + out);
+    tmpdir.delete();
+  }
+
+  @Test
+  void twoIsolatedClassLoadersWithTheLibraryOnJavaLibraryPath() throws Exception {
+    File tmpdir = Files.createTempDirectory("rolebridge-tmp").toFile();
+    String so = System.getProperty("rolebridge.test.so");
+    String out = probe(tmpdir, "-Djava.library.path=" + new File(so).getParent());
+    assertTrue(out.contains("from=" + so + " (java.library.path)"), out);
+    assertTrue(out.contains("a private copy of " + so), out);
+    assertFalse(out.contains("from=jar:"), out);
+    tmpdir.delete();
+  }
+}

@@ -52,8 +52,18 @@ extract_jars() { # extract_jars ARCHIVE DEST PATTERN...: pull matching jars out 
   rm -rf "$tmp"
 }
 
-if [ ! -f "$JARS/hadoop/.done" ]; then
+if [ ! -f "$JARS/hadoop/.done" ] || [ ! -f "$VENV/.pyspark-done" ]; then
   a=$(fetch "$PYSPARK" --no-binary :all:)
+fi
+if [ ! -f "$VENV/.pyspark-done" ]; then
+  # The Spark job test runs pyspark 3.2.4 (Hadoop 3.3.1 inside) in local mode; pytest runs it
+  # and the deploy/ tests.
+  log "pyspark 3.2.4 and pytest into $VENV (builds pyspark's wheel once)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "$a" pytest
+  touch "$VENV/.pyspark-done"
+fi
+
+if [ ! -f "$JARS/hadoop/.done" ]; then
   log "extracting Hadoop 3.3.1 client jars"
   rm -rf "$JARS/hadoop"
   extract_jars "$a" "$JARS/hadoop" 'hadoop-client-api-3.3.1.jar' 'hadoop-client-runtime-3.3.1.jar' \

@@ -3,7 +3,9 @@
 #   1. the Rust unit tests (settings validation, session cache with a manual clock);
 #   2. the release jar is built;
 #   3. the Java tests (JUnit 5): a real JVM (-Xcheck:jni) loads the real jar on real Hadoop 3.3.1
-#      S3A and AWS SDK v1/v2 jars, against the local access-controlled STS + S3.
+#      S3A and AWS SDK v1/v2 jars, against the local access-controlled STS + S3;
+#   4. the Python tests (pytest): the EMR bootstrap action, and a pyspark 3.2.4 job writing
+#      parquet across accounts through the provider.
 # Ends with one line "total: N passed, M failed".
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -46,8 +48,20 @@ java_failed=$(( $(grep -o 'failures="[0-9]*"' "$reports"/TEST-junit-jupiter.xml 
 java_skipped=$(grep -o 'skipped="[0-9]*"' "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9)
 java_passed=$(( java_passed - java_failed - java_skipped ))
 
+log "Python tests (deploy/ bootstrap action; a Spark job) against the local STS + S3"
+py_log=$(mktemp)
+set +e
+$(source_env) ROLEBRIDGE_TEST_FIXTURE="$FIXTURE" ROLEBRIDGE_TEST_JAR="$JAR" ROLEBRIDGE_TEST_JARS="$JARS" \
+  "$VENV/bin/python" -m pytest -p no:cacheprovider -v "$ROOT/tests/python" ${PYTEST_ARGS:-} 2>&1 | tee "$py_log"
+py_rc=${PIPESTATUS[0]}
+set -e
+py_summary=$(tail -1 "$py_log")
+py_passed=$(awk '{for (i = 2; i <= NF; i++) if ($i ~ /^passed/) p += $(i-1)} END {print p + 0}' <<<"$py_summary")
+py_failed=$(awk '{for (i = 2; i <= NF; i++) if ($i ~ /^(failed|error)/) f += $(i-1)} END {print f + 0}' <<<"$py_summary")
+
 echo
 echo "rust: $rust_passed passed, $rust_failed failed"
 echo "java: $java_passed passed, $java_failed failed, $java_skipped skipped"
-echo "total: $(( rust_passed + java_passed )) passed, $(( rust_failed + java_failed )) failed"
-[ "$rust_rc" -eq 0 ] && [ "$java_rc" -eq 0 ] && [ "$java_passed" -gt 0 ]
+echo "python: $py_passed passed, $py_failed failed"
+echo "total: $(( rust_passed + java_passed + py_passed )) passed, $(( rust_failed + java_failed + py_failed )) failed"
+[ "$rust_rc" -eq 0 ] && [ "$java_rc" -eq 0 ] && [ "$py_rc" -eq 0 ] && [ "$java_passed" -gt 0 ] && [ "$py_passed" -gt 0 ]

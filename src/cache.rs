@@ -96,10 +96,17 @@ pub struct Handout {
     pub ask_again_at: SystemTime,
 }
 
+/// A caller's timing: how long before expiry it wants a new session, and how long it waits for
+/// one when it has none.
 #[derive(Debug, Clone, Copy)]
-pub struct CacheOptions {
+pub struct Timing {
+    pub refresh_ahead: Duration,
     /// How long a caller with no valid session waits for a fetch before giving up.
     pub wait_bound: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CacheOptions {
     /// While a background refresh is under way, how soon callers ask again.
     pub recheck: Duration,
     /// Backoff after a failed fetch: doubles from `backoff_min` up to `backoff_max`.
@@ -110,7 +117,6 @@ pub struct CacheOptions {
 impl Default for CacheOptions {
     fn default() -> Self {
         CacheOptions {
-            wait_bound: Duration::from_secs(45),
             recheck: Duration::from_secs(1),
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(30),
@@ -200,13 +206,16 @@ impl SessionCache {
     }
 
     /// A valid session for `entry`: the cached one, or the result of a fetch this call waits for.
-    pub fn get(&self, entry: &Arc<Entry>, refresh_ahead: Duration) -> Result<Handout> {
+    pub fn get(&self, entry: &Arc<Entry>, timing: Timing) -> Result<Handout> {
         let mut st = entry.lock();
         loop {
             let now = self.clock.now();
             if let Some(s) = usable(&st.session, now) {
                 let s = s.clone();
-                let fresh_until = s.expiration.checked_sub(refresh_ahead).unwrap_or(now);
+                let fresh_until = s
+                    .expiration
+                    .checked_sub(timing.refresh_ahead)
+                    .unwrap_or(now);
                 let ask_again_at = if now < fresh_until {
                     fresh_until
                 } else {
@@ -228,7 +237,7 @@ impl SessionCache {
                 }
                 self.start_fetch(entry, &mut st);
             }
-            st = self.wait_for_fetch(entry, st)?;
+            st = self.wait_for_fetch(entry, st, timing.wait_bound)?;
             let now = self.clock.now();
             if usable(&st.session, now).is_none() {
                 return Err(match &st.last_error {
@@ -243,17 +252,17 @@ impl SessionCache {
     }
 
     /// Fetches a new session now (joining a fetch already under way) and returns it.
-    pub fn refresh(&self, entry: &Arc<Entry>, refresh_ahead: Duration) -> Result<Handout> {
+    pub fn refresh(&self, entry: &Arc<Entry>, timing: Timing) -> Result<Handout> {
         let mut st = entry.lock();
         if !st.fetching {
             self.start_fetch(entry, &mut st);
         }
-        let st = self.wait_for_fetch(entry, st)?;
+        let st = self.wait_for_fetch(entry, st, timing.wait_bound)?;
         if let Some(e) = &st.last_error {
             return Err(e.clone());
         }
         drop(st);
-        self.get(entry, refresh_ahead)
+        self.get(entry, timing)
     }
 
     /// Waits until the fetch under way completes; the guard is held again on return.
@@ -261,15 +270,16 @@ impl SessionCache {
         &self,
         entry: &'a Entry,
         mut st: MutexGuard<'a, State>,
+        wait_bound: Duration,
     ) -> Result<MutexGuard<'a, State>> {
         let generation = st.generation;
-        let deadline = Instant::now() + self.options.wait_bound;
+        let deadline = Instant::now() + wait_bound;
         while st.generation == generation {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Error::Timeout {
                     role_arn: entry.spec.role_arn.clone(),
-                    waited: self.options.wait_bound,
+                    waited: wait_bound,
                 });
             }
             st = entry
@@ -283,6 +293,7 @@ impl SessionCache {
 
     fn start_fetch(&self, entry: &Arc<Entry>, st: &mut State) {
         st.fetching = true;
+        tracing::debug!(role = %entry.spec.role_arn, session = %entry.spec.session_name, "fetching a new session");
         let fetch = self.fetcher.fetch(&entry.spec);
         let mut guard = FetchGuard {
             entry: Some(entry.clone()),
@@ -294,6 +305,15 @@ impl SessionCache {
             guard.complete(result);
         });
     }
+}
+
+/// Somewhere in [d/2, d]: spreads the retries of many processes that failed together.
+fn jittered(d: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    let fraction = (h.finish() % 1_000) as u32;
+    d / 2 + d / 2 * fraction / 1_000
 }
 
 /// Completes a fetch exactly once: with its result, or, if the task is dropped or panics before
@@ -315,6 +335,13 @@ impl FetchGuard {
         st.fetches += 1;
         match result {
             Ok(session) => {
+                tracing::info!(
+                    role = %entry.spec.role_arn,
+                    session = %entry.spec.session_name,
+                    access_key_id = %session.access_key_id,
+                    expiration = ?session.expiration,
+                    "new session"
+                );
                 st.session = Some(Arc::new(session));
                 st.last_error = None;
                 st.failures = 0;
@@ -322,11 +349,18 @@ impl FetchGuard {
             }
             Err(e) => {
                 st.failures = st.failures.saturating_add(1);
-                let backoff = self
-                    .options
-                    .backoff_min
-                    .saturating_mul(1 << (st.failures - 1).min(16))
-                    .min(self.options.backoff_max);
+                let backoff = jittered(
+                    self.options
+                        .backoff_min
+                        .saturating_mul(1 << (st.failures - 1).min(16))
+                        .min(self.options.backoff_max),
+                );
+                tracing::warn!(
+                    role = %entry.spec.role_arn,
+                    failures = st.failures,
+                    retry_in = ?backoff,
+                    "no new session: {e}"
+                );
                 st.retry_at = Some(self.clock.now() + backoff);
                 st.last_error = Some(e);
             }
@@ -406,6 +440,7 @@ mod tests {
             sts: StsTarget {
                 region: Some("us-east-1".into()),
                 endpoint: None,
+                timeout: Duration::from_secs(30),
             },
         }
     }
@@ -424,11 +459,12 @@ mod tests {
             fail: Mutex::new(None),
             delay,
         });
-        let options = CacheOptions {
-            wait_bound: Duration::from_secs(5),
-            ..CacheOptions::default()
-        };
-        let cache = SessionCache::new(sts.clone(), clock.clone(), rt.handle().clone(), options);
+        let cache = SessionCache::new(
+            sts.clone(),
+            clock.clone(),
+            rt.handle().clone(),
+            CacheOptions::default(),
+        );
         let entry = cache.entry(spec("s1"));
         Fixture {
             clock,
@@ -448,14 +484,17 @@ mod tests {
         }
     }
 
-    const R: Duration = Duration::from_secs(300);
+    const R: Timing = Timing {
+        refresh_ahead: Duration::from_secs(300),
+        wait_bound: Duration::from_secs(5),
+    };
 
     #[test]
     fn first_call_fetches_then_serves_from_cache() {
         let f = fixture(Duration::ZERO);
         let h1 = f.cache.get(&f.entry, R).unwrap();
         assert_eq!(f.sts.calls.load(Ordering::SeqCst), 1);
-        assert_eq!(h1.ask_again_at, h1.session.expiration - R);
+        assert_eq!(h1.ask_again_at, h1.session.expiration - R.refresh_ahead);
         f.clock.advance(Duration::from_secs(599));
         let h2 = f.cache.get(&f.entry, R).unwrap();
         assert!(Arc::ptr_eq(&h1.session, &h2.session));
@@ -604,21 +643,28 @@ mod tests {
     #[test]
     fn a_fetch_that_never_completes_is_bounded() {
         let f = fixture(Duration::from_secs(3600));
-        let options = CacheOptions {
-            wait_bound: Duration::from_millis(200),
-            ..CacheOptions::default()
-        };
-        let cache = SessionCache::new(
-            f.sts.clone(),
-            f.clock.clone(),
-            f._rt.handle().clone(),
-            options,
-        );
-        let entry = cache.entry(spec("slow"));
+        let entry = f.cache.entry(spec("slow"));
         let started = Instant::now();
-        let err = cache.get(&entry, R).unwrap_err();
+        let bounded = Timing {
+            wait_bound: Duration::from_millis(200),
+            ..R
+        };
+        let err = f.cache.get(&entry, bounded).unwrap_err();
         assert_eq!(err.code(), "Timeout");
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn backoff_is_jittered_within_half_to_full() {
+        let d = Duration::from_secs(8);
+        let samples: Vec<Duration> = (0..200).map(|_| jittered(d)).collect();
+        assert!(samples.iter().all(|s| *s >= d / 2 && *s <= d));
+        let distinct: std::collections::HashSet<_> = samples.iter().collect();
+        assert!(
+            distinct.len() > 20,
+            "jitter spreads retries: {} distinct values",
+            distinct.len()
+        );
     }
 
     #[test]

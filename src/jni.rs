@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jni::objects::{JClass, JObject, JObjectArray, JString, JThrowable, JValue};
-use jni::sys::{jlong, jobject, jstring};
+use jni::sys::{jboolean, jlong, jobject, jstring};
 use jni::JNIEnv;
 
 use crate::cache::Handout;
@@ -306,6 +306,29 @@ pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_describe<'local>(
     run(&mut env, std::ptr::null_mut(), |env| {
         let text = borrow(handle)?.describe();
         Ok(env.new_string(text)?.into_raw())
+    })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_failsOpen<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    handle: jlong,
+) -> jboolean {
+    run(&mut env, 0, |_| Ok(u8::from(borrow(handle)?.fails_open())))
+}
+
+/// For tests: panics with `message`, to show that a panic becomes a Java exception and the JVM
+/// goes on. Not reachable from the public Java API.
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_panicForTest<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    message: JString<'local>,
+) {
+    run(&mut env, (), |env| {
+        let message = opt_string(env, &message)?.unwrap_or_default();
+        panic!("{message}")
     })
 }
 

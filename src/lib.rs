@@ -10,6 +10,7 @@ pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod jni;
+pub mod logging;
 pub mod provider;
 pub mod runtime;
 pub mod settings;

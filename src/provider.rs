@@ -4,25 +4,26 @@
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use crate::cache::{CacheOptions, Entry, Handout, SessionCache, SessionSpec};
+use crate::cache::{CacheOptions, Entry, Handout, SessionCache, SessionSpec, Timing};
 use crate::clock::SystemClock;
 use crate::error::Result;
-use crate::settings::{self, RawSettings, Settings};
-use crate::sts::{StsFetcher, CALL_TIMEOUT};
+use crate::settings::{self, FailureMode, RawSettings, Settings};
+use crate::sts::StsFetcher;
 
 /// The process-wide cache that all providers of this process share.
 static GLOBAL: LazyLock<Arc<SessionCache>> = LazyLock::new(|| {
+    crate::logging::init();
     Arc::new(SessionCache::new(
         Arc::new(StsFetcher::new()),
         Arc::new(SystemClock),
         crate::runtime::handle(),
-        CacheOptions {
-            // one STS call's bound plus time to resolve source credentials
-            wait_bound: CALL_TIMEOUT + Duration::from_secs(15),
-            ..CacheOptions::default()
-        },
+        CacheOptions::default(),
     ))
 });
+
+/// How much longer than one STS call (rolebridge.sts.timeout) a caller may wait: the call's own
+/// bound covers its retries; this covers handing the result over.
+const WAIT_SLACK: Duration = Duration::from_secs(2);
 
 pub fn global_cache() -> Arc<SessionCache> {
     GLOBAL.clone()
@@ -49,14 +50,25 @@ impl Provider {
         }
     }
 
+    fn timing(&self) -> Timing {
+        Timing {
+            refresh_ahead: self.settings.refresh_ahead,
+            wait_bound: self.settings.sts.timeout + WAIT_SLACK,
+        }
+    }
+
     /// A valid session: cached, or fetched now if there is none.
     pub fn credentials(&self) -> Result<Handout> {
-        self.cache.get(&self.entry, self.settings.refresh_ahead)
+        self.cache.get(&self.entry, self.timing())
     }
 
     /// A new session, fetched now.
     pub fn refresh(&self) -> Result<Handout> {
-        self.cache.refresh(&self.entry, self.settings.refresh_ahead)
+        self.cache.refresh(&self.entry, self.timing())
+    }
+
+    pub fn fails_open(&self) -> bool {
+        self.settings.failure_mode == FailureMode::Open
     }
 
     pub fn settings(&self) -> &Settings {
@@ -66,10 +78,11 @@ impl Provider {
     /// Role and session name, for `toString()` and logs. Never a secret.
     pub fn describe(&self) -> String {
         format!(
-            "role={} session={} sts={}",
+            "role={} session={} sts={} failure.mode={}",
             self.settings.role_arn,
             self.settings.session_name,
-            self.settings.sts.describe()
+            self.settings.sts.describe(),
+            if self.fails_open() { "open" } else { "closed" }
         )
     }
 }

@@ -62,8 +62,17 @@ pub const REFRESH_AHEAD: Key = Key {
     s3a: None,
 };
 
+pub const STS_TIMEOUT: Key = Key {
+    name: "sts.timeout",
+    s3a: None,
+};
+pub const FAILURE_MODE: Key = Key {
+    name: "failure.mode",
+    s3a: None,
+};
+
 /// Every setting, for documentation and for the Java side's key collection.
-pub const ALL_KEYS: [Key; 9] = [
+pub const ALL_KEYS: [Key; 11] = [
     ROLE_ARN,
     EXTERNAL_ID,
     SESSION_NAME,
@@ -73,6 +82,8 @@ pub const ALL_KEYS: [Key; 9] = [
     STS_REGION,
     STS_ENDPOINT,
     REFRESH_AHEAD,
+    STS_TIMEOUT,
+    FAILURE_MODE,
 ];
 
 pub const DEFAULT_SESSION_DURATION: Duration = Duration::from_secs(3600);
@@ -81,6 +92,9 @@ pub const MAX_SESSION_DURATION: Duration = Duration::from_secs(12 * 3600);
 pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(300);
 /// Credentials this close to expiry are never handed out.
 pub const MIN_REMAINING_VALIDITY: Duration = Duration::from_secs(60);
+pub const DEFAULT_STS_TIMEOUT: Duration = Duration::from_secs(30);
+pub const MIN_STS_TIMEOUT: Duration = Duration::from_secs(1);
+pub const MAX_STS_TIMEOUT: Duration = Duration::from_secs(300);
 pub const MAX_POLICY_CHARS: usize = 2048;
 pub const MAX_POLICY_ARNS: usize = 10;
 /// The `sts.region` value that asks for the global endpoint `sts.amazonaws.com`.
@@ -111,13 +125,25 @@ impl RawSettings {
     }
 }
 
-/// Where STS is: a region (regional endpoint), an explicit endpoint, or both.
+/// Where STS is (a region's regional endpoint, an explicit endpoint, or both), and how long one
+/// call to it may take, retries included.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StsTarget {
     /// Signing region; `None` means the AWS SDK's default region chain decides.
     pub region: Option<String>,
     /// Endpoint URL; `None` means the regional endpoint of `region`.
     pub endpoint: Option<String>,
+    pub timeout: Duration,
+}
+
+/// What the Java side does when no credentials can be had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureMode {
+    /// Throw a `java.lang.Error`, which credential provider chains (EMRFS's, the SDKs') do not
+    /// catch, so they cannot fall back to another identity.
+    Closed,
+    /// Throw an exception as usual; a chain may then try its next provider.
+    Open,
 }
 
 impl StsTarget {
@@ -142,6 +168,7 @@ pub struct Settings {
     pub policy_arns: Vec<String>,
     pub sts: StsTarget,
     pub refresh_ahead: Duration,
+    pub failure_mode: FailureMode,
 }
 
 /// A value and the key it was read from.
@@ -253,7 +280,11 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
         Some(f) => Some((validate_endpoint(&f.key, &f.value)?, f.key)),
         None => None,
     };
-    let sts = sts_target(&role_arn, &role.key, region, endpoint)?;
+    let timeout = match lookup(raw, STS_TIMEOUT)? {
+        Some(f) => validate_sts_timeout(&f.key, &f.value)?,
+        None => DEFAULT_STS_TIMEOUT,
+    };
+    let sts = sts_target(&role_arn, &role.key, region, endpoint, timeout)?;
 
     let refresh_ahead = match lookup(raw, REFRESH_AHEAD)? {
         Some(f) => {
@@ -268,6 +299,11 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
         None => DEFAULT_REFRESH_AHEAD.min(duration / 2),
     };
 
+    let failure_mode = match lookup(raw, FAILURE_MODE)? {
+        Some(f) => validate_failure_mode(&f.key, &f.value)?,
+        None => FailureMode::Closed,
+    };
+
     Ok(Settings {
         role_arn,
         external_id,
@@ -277,7 +313,35 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
         policy_arns,
         sts,
         refresh_ahead,
+        failure_mode,
     })
+}
+
+/// The bound on one STS call, retries included: 1s to 5m.
+pub fn validate_sts_timeout(key: &str, value: &str) -> Result<Duration> {
+    let d = parse_time_duration(key, value)?;
+    if d < MIN_STS_TIMEOUT || d > MAX_STS_TIMEOUT {
+        return Err(Error::setting(
+            key,
+            format!("{} is outside 1s to 5m", shown(value)),
+            "Choose how long one STS call may take, retries included, from 1s to 5m (default 30s)",
+        ));
+    }
+    Ok(d)
+}
+
+/// `closed` or `open` (any case).
+pub fn validate_failure_mode(key: &str, value: &str) -> Result<FailureMode> {
+    match value.to_ascii_lowercase().as_str() {
+        "closed" => Ok(FailureMode::Closed),
+        "open" => Ok(FailureMode::Open),
+        _ => Err(Error::setting(
+            key,
+            format!("{} is neither closed nor open", shown(value)),
+            "Use closed (the default: never let a credential provider chain fall back to another \
+             identity) or open (throw an exception, which a chain may answer with its next provider)",
+        )),
+    }
 }
 
 fn check_refresh_ahead(
@@ -674,6 +738,7 @@ fn sts_target(
     role_key: &str,
     region: Option<(String, String)>,
     endpoint: Option<(String, String)>,
+    timeout: Duration,
 ) -> Result<StsTarget> {
     let role_partition = role_arn.split(':').nth(1).unwrap_or("aws");
     let (region, region_key) = match region {
@@ -699,6 +764,7 @@ fn sts_target(
         (Some(r), None) if r == GLOBAL_REGION => Ok(StsTarget {
             region: Some("us-east-1".to_owned()),
             endpoint: Some(GLOBAL_ENDPOINT.to_owned()),
+            timeout,
         }),
         (Some(r), Some((_, ek))) if r == GLOBAL_REGION => Err(Error::setting(
             ek,
@@ -711,6 +777,7 @@ fn sts_target(
         (region, endpoint) => Ok(StsTarget {
             region,
             endpoint: endpoint.map(|(e, _)| e),
+            timeout,
         }),
     }
 }
@@ -745,9 +812,11 @@ mod tests {
             s.sts,
             StsTarget {
                 region: None,
-                endpoint: None
+                endpoint: None,
+                timeout: Duration::from_secs(30)
             }
         );
+        assert_eq!(s.failure_mode, FailureMode::Closed);
     }
 
     #[test]
@@ -1025,6 +1094,32 @@ mod tests {
         );
         assert_eq!(region_of_endpoint("http://127.0.0.1:5000"), None);
         assert_eq!(region_of_endpoint("https://sts.amazonaws.com"), None);
+    }
+
+    #[test]
+    fn timeouts_and_failure_modes() {
+        let s = resolve(
+            &raw()
+                .set("rolebridge.sts.timeout", "5s")
+                .set("rolebridge.failure.mode", "OPEN"),
+        )
+        .unwrap();
+        assert_eq!(s.sts.timeout, Duration::from_secs(5));
+        assert_eq!(s.failure_mode, FailureMode::Open);
+        for bad in ["0s", "999ms", "6m", "soon"] {
+            assert_eq!(
+                err_key(resolve(&raw().set("rolebridge.sts.timeout", bad))),
+                "rolebridge.sts.timeout",
+                "{bad}"
+            );
+        }
+        for bad in ["fail-closed", "true", "0"] {
+            assert_eq!(
+                err_key(resolve(&raw().set("rolebridge.failure.mode", bad))),
+                "rolebridge.failure.mode",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

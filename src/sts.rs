@@ -24,11 +24,12 @@ use crate::cache::{BoxFuture, FetchSession, Session, SessionSpec};
 use crate::error::{Error, Result};
 use crate::settings::StsTarget;
 
-/// Bound on one AssumeRole call, retries included.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Attempts per AssumeRole call: the SDK's standard retry strategy (exponential backoff with
+/// jitter; throttling, 5xx, timeouts and I/O errors are retried), bounded as a whole by
+/// `rolebridge.sts.timeout`.
 const MAX_ATTEMPTS: u32 = 3;
+const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Fetches sessions from STS. Cheap to clone (shared state behind `Arc`s).
 #[derive(Clone, Default)]
@@ -86,9 +87,12 @@ impl StsFetcher {
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(CALL_TIMEOUT)
+                    .connect_timeout(target.timeout.min(MAX_CONNECT_TIMEOUT))
+                    .operation_attempt_timeout(
+                        (target.timeout / MAX_ATTEMPTS)
+                            .clamp(Duration::from_millis(300), MAX_ATTEMPT_TIMEOUT),
+                    )
+                    .operation_timeout(target.timeout)
                     .build(),
             );
         if let Some(endpoint) = &target.endpoint {
@@ -217,7 +221,10 @@ fn map_error(spec: &SessionSpec, err: SdkError<AssumeRoleError>) -> Error {
         SdkError::TimeoutError(_) => Error::Transport {
             role_arn,
             endpoint,
-            detail: format!("no answer within {}s", CALL_TIMEOUT.as_secs()),
+            detail: format!(
+                "no answer within {:?}, retries included (rolebridge.sts.timeout)",
+                spec.sts.timeout
+            ),
         },
         _ => {
             let mut detail = causes(&err);

@@ -33,7 +33,7 @@ public final class ChildProbe {
         out.write(1);
       }
       System.out.println("RESULT ok");
-    } catch (Exception e) {
+    } catch (Throwable e) {
       for (Throwable t = e; t != null; t = t.getCause()) {
         if (t instanceof RoleBridgeStsException) {
           System.out.println("RESULT refused " + ((RoleBridgeStsException) t).getErrorCode() + " " + t.getMessage());

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.amazonaws.AmazonClientException;
 import dev.rolebridge.hadoop.RoleBridgeCredentialsProvider;
+import dev.rolebridge.hadoop.RoleBridgeCredentialsUnavailableError;
 import dev.rolebridge.hadoop.RoleBridgeStsException;
 import dev.rolebridge.it.LocalAws.Request;
 import java.net.URI;
@@ -27,7 +28,7 @@ class NegativeIT {
     String bucket = aws.bucket("destA");
     aws.startRecording();
     try (FileSystem fs = FileSystem.get(URI.create("s3a://" + bucket + "/"), conf)) {
-      Exception e = assertThrows(Exception.class,
+      Throwable e = assertThrows(Throwable.class,
           () -> S3ACrossAccountIT.write(fs, new Path("s3a://" + bucket + "/denied.txt"), new byte[] {1}));
       failure.append(chain(e));
     }
@@ -54,7 +55,7 @@ class NegativeIT {
     StringBuilder failure = new StringBuilder();
     List<Request> recorded = failedWrite(conf, failure);
     String f = failure.toString();
-    assertTrue(f.contains(RoleBridgeCredentialsProvider.CredentialsUnavailableException.class.getName())
+    assertTrue(f.contains(RoleBridgeCredentialsUnavailableError.class.getName())
         && f.contains(RoleBridgeStsException.class.getName()), f);
     assertTrue(f.contains("AccessDenied") && f.contains("sts:ExternalId")
         && f.contains("rolebridge.external.id") && f.contains(aws.roleArn("destA")), f);
@@ -68,13 +69,23 @@ class NegativeIT {
     conf.set("rolebridge.role.arn", missing);
     aws.startRecording();
     RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(conf);
-    AmazonClientException e = assertThrows(AmazonClientException.class, p::getCredentials);
+    RoleBridgeCredentialsUnavailableError closed = assertThrows(RoleBridgeCredentialsUnavailableError.class, p::getCredentials);
     p.close();
-    assertFalse(e.isRetryable(), "AccessDenied is not worth retrying");
-    RoleBridgeStsException sts = (RoleBridgeStsException) e.getCause();
-    assertEquals("AccessDenied", sts.getErrorCode());
-    assertTrue(sts.getMessage().contains(missing) && sts.getMessage().contains("role does not exist"), sts.getMessage());
+    assertEquals("AccessDenied", closed.getErrorCode());
+    assertTrue(closed.getMessage().contains(missing) && closed.getMessage().contains("role does not exist")
+        && closed.getMessage().contains("rolebridge.failure.mode=closed"), closed.getMessage());
     assertRefusedWithoutS3(aws.stopRecording(), "missing role");
+
+    // With failure mode open, the SDK v1 form: an AmazonClientException, not retryable.
+    conf.set("rolebridge.failure.mode", "open");
+    conf.set("rolebridge.session.name", "it-missing-role-open");
+    p = new RoleBridgeCredentialsProvider(conf);
+    AmazonClientException open = assertThrows(AmazonClientException.class, p::getCredentials);
+    p.close();
+    assertFalse(open.isRetryable(), "AccessDenied is not worth retrying");
+    RoleBridgeStsException sts = (RoleBridgeStsException) open.getCause();
+    assertEquals("AccessDenied", sts.getErrorCode());
+    assertTrue(sts.getMessage().contains(missing), sts.getMessage());
   }
 
   @Test

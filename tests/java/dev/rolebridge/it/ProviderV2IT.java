@@ -12,6 +12,7 @@ import com.amazonaws.client.builder.AwsClientBuilder;
 import com.amazonaws.services.s3.AmazonS3;
 import com.amazonaws.services.s3.AmazonS3ClientBuilder;
 import dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2;
+import dev.rolebridge.hadoop.RoleBridgeCredentialsUnavailableError;
 import dev.rolebridge.hadoop.RoleBridgeStsException;
 import java.net.URI;
 import java.time.Duration;
@@ -68,10 +69,15 @@ class ProviderV2IT {
   }
 
   @Test
-  void refusalBecomesAnSdkClientExceptionWithTheStsCode() {
+  void refusalIsAnErrorByDefaultAndAnSdkClientExceptionWhenFailingOpen() {
     Configuration conf = aws.s3aConf("destA", "it-v2-denied");
     conf.set("rolebridge.external.id", "wrong-id");
     RoleBridgeCredentialsProviderV2 p = new RoleBridgeCredentialsProviderV2(null, conf);
+    RoleBridgeCredentialsUnavailableError closed = assertThrows(RoleBridgeCredentialsUnavailableError.class, p::resolveCredentials);
+    assertEquals("AccessDenied", closed.getErrorCode());
+    p.close();
+    conf.set("rolebridge.failure.mode", "open");
+    p = new RoleBridgeCredentialsProviderV2(null, conf);
     SdkClientException e = assertThrows(SdkClientException.class, p::resolveCredentials);
     assertEquals("AccessDenied", ((RoleBridgeStsException) e.getCause()).getErrorCode());
     p.close();

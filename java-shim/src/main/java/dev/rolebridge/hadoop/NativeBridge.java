@@ -16,5 +16,11 @@ final class NativeBridge {
 
   static native String describe(long handle);
 
+  /** Whether rolebridge.failure.mode is open. */
+  static native boolean failsOpen(long handle);
+
+  /** For tests only: panics in native code with this message. */
+  static native void panicForTest(String message);
+
   static native void close(long handle);
 }

@@ -43,16 +43,18 @@ final class ProviderCore<T> implements Closeable {
   private final long handle;
   private final Converter<T> converter;
   private final String description;
+  private final boolean failsOpen;
   private final AtomicBoolean closed = new AtomicBoolean();
   // Native calls hold the read lock; close() takes the write lock, so the handle is never freed
   // while a call is using it.
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile Snapshot<T> current;
 
-  private ProviderCore(long handle, Converter<T> converter, String description) {
+  private ProviderCore(long handle, Converter<T> converter, String description, boolean failsOpen) {
     this.handle = handle;
     this.converter = converter;
     this.description = description;
+    this.failsOpen = failsOpen;
   }
 
   /**
@@ -70,7 +72,7 @@ final class ProviderCore<T> implements Closeable {
     long handle = NativeBridge.open(bucket, hadoopUser(), collectSettings(conf, bucket));
     String description = NativeBridge.describe(handle);
     LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
-    return new ProviderCore<T>(handle, converter, description);
+    return new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle));
   }
 
   /** The keys that may matter, with values as Configuration.get() expands them. */
@@ -157,6 +159,20 @@ final class ProviderCore<T> implements Closeable {
 
   String description() {
     return description;
+  }
+
+  /** Whether rolebridge.failure.mode is open: failures are thrown as exceptions a chain may catch. */
+  boolean failsOpen() {
+    return failsOpen;
+  }
+
+  /** The failure to throw in failure mode closed: an Error, which provider chains do not catch. */
+  RoleBridgeCredentialsUnavailableError unavailable(RuntimeException cause) {
+    LOG.warn("rolebridge: no credentials for {}: {}", description, cause.getMessage());
+    return new RoleBridgeCredentialsUnavailableError("rolebridge: no credentials for " + description + ": "
+        + cause.getMessage() + " [rolebridge.failure.mode=closed: thrown as an Error so that no credential"
+        + " provider chain falls back to another identity; set rolebridge.failure.mode=open to allow that]",
+        cause);
   }
 
   /** Releases the native handle. Idempotent; never throws. */

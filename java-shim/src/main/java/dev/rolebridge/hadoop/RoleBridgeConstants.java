@@ -37,6 +37,16 @@ public final class RoleBridgeConstants {
   public static final String STS_REGION = "rolebridge.sts.region";
   /** STS endpoint URL override (VPC endpoints, tests). */
   public static final String STS_ENDPOINT = "rolebridge.sts.endpoint";
+  /** Bound on one STS call, retries included (Hadoop time units), 1s to 5m. */
+  public static final String STS_TIMEOUT = "rolebridge.sts.timeout";
+  public static final String STS_TIMEOUT_DEFAULT = "30s";
+  /**
+   * What happens when no credentials can be had: {@code closed} (default) throws
+   * {@link RoleBridgeCredentialsUnavailableError}, which provider chains do not catch, so they
+   * cannot fall back to another identity; {@code open} throws an exception a chain may catch.
+   */
+  public static final String FAILURE_MODE = "rolebridge.failure.mode";
+  public static final String FAILURE_MODE_DEFAULT = "closed";
   /** Fetch a new session this long before expiry. */
   public static final String REFRESH_AHEAD = "rolebridge.refresh.ahead";
   public static final String REFRESH_AHEAD_DEFAULT = "5m";

@@ -16,7 +16,9 @@ import org.apache.hadoop.conf.Configuration;
  *
  * <p>Settings are validated when the provider is constructed (or on {@link #setConf}), before any
  * network call; a bad one throws {@link RoleBridgeConfigException}. When no session can be had,
- * {@link #getCredentials()} throws an {@link AmazonClientException} whose cause is a
+ * {@link #getCredentials()} throws {@link RoleBridgeCredentialsUnavailableError} (failure mode
+ * {@code closed}, the default: provider chains cannot fall back to another identity), or with
+ * {@code rolebridge.failure.mode=open} an {@link AmazonClientException} whose cause is a
  * {@link RoleBridgeStsException} with STS's error code.
  */
 public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Configurable, Closeable {
@@ -81,8 +83,8 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
     ProviderCore<AWSSessionCredentials> c = core();
     try {
       return c.get();
-    } catch (RoleBridgeStsException e) {
-      throw new CredentialsUnavailableException(e);
+    } catch (RoleBridgeException | IllegalStateException e) {
+      throw failure(c, e);
     }
   }
 
@@ -92,9 +94,16 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
     ProviderCore<AWSSessionCredentials> c = core();
     try {
       c.refresh();
-    } catch (RoleBridgeStsException e) {
-      throw new CredentialsUnavailableException(e);
+    } catch (RoleBridgeException | IllegalStateException e) {
+      throw failure(c, e);
     }
+  }
+
+  private static RuntimeException failure(ProviderCore<?> c, RuntimeException e) {
+    if (!c.failsOpen()) {
+      throw c.unavailable(e);
+    }
+    return e instanceof RoleBridgeStsException ? new CredentialsUnavailableException((RoleBridgeStsException) e) : e;
   }
 
   /** Releases the native handle; the shared session stays cached for other providers. Idempotent. */

@@ -38,12 +38,17 @@ public class RoleBridgeCredentialsProviderV2 implements AwsCredentialsProvider, 
     return new RoleBridgeCredentialsProviderV2(uri, conf);
   }
 
+  /**
+   * The current session credentials. When none can be had: {@link RoleBridgeCredentialsUnavailableError}
+   * (failure mode closed, the default), or with {@code rolebridge.failure.mode=open} an
+   * {@link SdkClientException} whose cause is a {@link RoleBridgeStsException}.
+   */
   @Override
   public AwsCredentials resolveCredentials() {
     try {
       return core.get();
-    } catch (RoleBridgeStsException e) {
-      throw SdkClientException.create(e.getMessage(), e);
+    } catch (RoleBridgeException | IllegalStateException e) {
+      throw failure(e);
     }
   }
 
@@ -51,9 +56,16 @@ public class RoleBridgeCredentialsProviderV2 implements AwsCredentialsProvider, 
   public AwsSessionCredentials refresh() {
     try {
       return core.refresh();
-    } catch (RoleBridgeStsException e) {
-      throw SdkClientException.create(e.getMessage(), e);
+    } catch (RoleBridgeException | IllegalStateException e) {
+      throw failure(e);
     }
+  }
+
+  private RuntimeException failure(RuntimeException e) {
+    if (!core.failsOpen()) {
+      throw core.unavailable(e);
+    }
+    return e instanceof RoleBridgeStsException ? SdkClientException.create(e.getMessage(), e) : e;
   }
 
   @Override

@@ -28,7 +28,10 @@ class PackagingIT {
 
   /** Runs a JVM; returns exit code and output (stdout + stderr). */
   static Object[] run(List<String> command) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+    return run(command, new ProcessBuilder(command).redirectErrorStream(true));
+  }
+
+  static Object[] run(List<String> command, ProcessBuilder pb) throws Exception {
     Process p = pb.start();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (InputStream in = p.getInputStream()) {

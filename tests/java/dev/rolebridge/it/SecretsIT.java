@@ -1,0 +1,55 @@
+package dev.rolebridge.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Logging at TRACE on both sides (ROLEBRIDGE_LOG=trace for the native library and the AWS SDK for
+ * Rust inside it; log4j TRACE for dev.rolebridge): no log line, exception message, stack trace or
+ * toString() of a run that makes, refreshes and is refused sessions contains a secret key or a
+ * session token.
+ */
+class SecretsIT {
+  private final LocalAws aws = LocalAws.get();
+
+  @Test
+  void noSecretInAnyLogLineMessageOrToString() throws Exception {
+    File secretsFile = File.createTempFile("rolebridge-secrets", ".txt");
+    List<String> cmd = new ArrayList<String>(Arrays.asList(
+        System.getProperty("java.home") + "/bin/java", "-cp", System.getProperty("rolebridge.test.classpath"),
+        "-Drolebridge.test.fixture=" + System.getProperty("rolebridge.test.fixture"),
+        "-Dlog4j.configuration=log4j-trace.properties",
+        SecretsWorkload.class.getName(), secretsFile.getPath()));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("ROLEBRIDGE_LOG", "trace");
+    Object[] r = PackagingIT.run(cmd, pb);
+    String out = (String) r[1];
+    assertEquals(0, r[0], out);
+
+    List<String> secrets = Files.readAllLines(secretsFile.toPath(), StandardCharsets.UTF_8);
+    secretsFile.delete();
+    assertTrue(secrets.size() >= 7, "the workload saw the source secret and 3+ sessions' secrets: " + secrets.size());
+    // Logging really was on, on both sides.
+    assertTrue(out.matches("(?s).* TRACE rolebridge-sts [a-z_:]*aws_smithy_runtime.*"), "native TRACE lines (the SDK for Rust)");
+    assertTrue(out.contains("rolebridge::cache: new session"), "native lines of rolebridge itself");
+    assertTrue(out.contains("DEBUG ProviderCore: rolebridge: session NativeSession{accessKeyId=ASIA"), "Java lines");
+    assertTrue(out.contains("refusal (closed)") && out.contains("refusal (open)") && out.contains("invalid setting"));
+    int lines = out.split("\n").length;
+    for (String secret : secrets) {
+      assertTrue(secret.length() >= 16, "a real secret: " + secret.length());
+      assertTrue(!out.contains(secret), "a secret (" + secret.length() + " chars) appears in the output");
+      // also no recognisable part of it (e.g. a token cut by a line length limit)
+      String head = secret.substring(0, 16);
+      assertTrue(!out.contains(head), "the first 16 characters of a secret appear in the output");
+    }
+    System.out.println("SECRETS scanned " + lines + " lines of TRACE output for " + secrets.size() + " secrets: 0 hits");
+  }
+}

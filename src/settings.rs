@@ -1183,6 +1183,28 @@ mod properties {
         }
 
         #[test]
+        fn accepted_role_arns_are_what_iam_allows(
+            // weighted towards valid parts, so that both answers come up often
+            partition in prop::sample::select(vec!["aws", "aws", "aws", "aws-cn", "aws-us-gov", "awz", "AWS", ""]),
+            service in prop::sample::select(vec!["iam", "iam", "iam", "sts", "s3"]),
+            account in prop_oneof!["[0-9]{12}", "[0-9a]{11,13}"],
+            kind in prop::sample::select(vec!["role/", "role/", "role/", "user/", "role", ""]),
+            path in prop::sample::select(vec!["", "service-role/", "a/b/", "a b/"]),
+            // '/' left out: it would move characters from the name into the path
+            name in prop_oneof!["[A-Za-z0-9_+=,.@-]{0,66}", "[ -.0-~\u{e0}]{0,70}"],
+        ) {
+            let arn = format!("arn:{partition}:{service}::{account}:{kind}{path}{name}");
+            let iam_allows = ["aws", "aws-cn", "aws-us-gov"].contains(&partition)
+                && service == "iam"
+                && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+                && kind == "role/"
+                && !path.contains(' ')
+                && (1..=64).contains(&name.chars().count())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+            prop_assert_eq!(validate_role_arn("k", &arn).is_ok(), iam_allows, "{}", arn);
+        }
+
+        #[test]
         fn default_session_names_are_always_accepted(user in ".{0,200}") {
             prop_assert!(sts_accepts_session_name(&default_session_name(Some(&user))));
         }

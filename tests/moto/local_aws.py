@@ -14,7 +14,10 @@ them in-process before serving:
    SignatureDoesNotMatch) in EC2's `<Errors><Error>` wrapper; real STS (awsQuery) answers
    `<ErrorResponse><Error>`, which is what the AWS SDK for Rust parses. Here they are rendered as
    STS renders them.
-3. The AWS SDK for Java v1 signs `User-Agent`, which botocore's verifier drops from the signed
+3. Moto's request recorder appends each entry to its file from the request's own thread without a
+   lock, so concurrent requests (Spark tasks) can interleave entries; here the appends are
+   serialised.
+4. The AWS SDK for Java v1 signs `User-Agent`, which botocore's verifier drops from the signed
    headers, so every v1 request would fail with SignatureDoesNotMatch once auth is on.
 
 Then it creates the fixture (accounts, users, roles, buckets) with auth off, turns IAM enforcement
@@ -43,6 +46,17 @@ def patch_moto():
 
     if "user-agent" in botocore.auth.SIGNED_HEADERS_BLACKLIST:
         botocore.auth.SIGNED_HEADERS_BLACKLIST.remove("user-agent")
+
+    from moto.moto_api._internal.recorder.models import Recorder
+
+    record_unlocked = Recorder._record_request
+    record_lock = threading.Lock()
+
+    def record_request(self, *args, **kwargs):
+        with record_lock:
+            return record_unlocked(self, *args, **kwargs)
+
+    Recorder._record_request = record_request
 
     from moto.iam import access_control
     from moto.iam.exceptions import NotFoundException

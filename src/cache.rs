@@ -65,6 +65,8 @@ pub struct SessionSpec {
     pub policy: Option<String>,
     pub policy_arns: Vec<String>,
     pub sts: StsTarget,
+    /// `rolebridge.cache.dir`, if sessions are shared by the processes of the node.
+    pub shared_dir: Option<String>,
 }
 
 impl SessionSpec {
@@ -78,15 +80,17 @@ impl SessionSpec {
             policy: s.policy.clone(),
             policy_arns: s.policy_arns.clone(),
             sts: s.sts.clone(),
+            shared_dir: s.cache_dir.clone(),
         }
     }
 }
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// Something that makes a new session: STS in production, a counter in tests.
+/// Something that makes a new session: STS in production, a counter in tests. The session must
+/// be valid until at least `min_expiration` (a shared session that expires sooner is not taken).
 pub trait FetchSession: Send + Sync + 'static {
-    fn fetch(&self, spec: &SessionSpec) -> BoxFuture<Result<Session>>;
+    fn fetch(&self, spec: &SessionSpec, min_expiration: SystemTime) -> BoxFuture<Result<Session>>;
 }
 
 /// A session handed out, with the time at which the caller should ask the cache again.
@@ -220,7 +224,7 @@ impl SessionCache {
                     fresh_until
                 } else {
                     if !st.fetching && st.retry_at.is_none_or(|t| now >= t) {
-                        self.start_fetch(entry, &mut st);
+                        self.start_fetch(entry, &mut st, s.expiration + Duration::from_millis(1));
                     }
                     (now + self.options.recheck).min(s.expiration - MIN_REMAINING_VALIDITY)
                 };
@@ -235,7 +239,7 @@ impl SessionCache {
                         return Err(e.clone());
                     }
                 }
-                self.start_fetch(entry, &mut st);
+                self.start_fetch(entry, &mut st, now + timing.refresh_ahead);
             }
             st = self.wait_for_fetch(entry, st, timing.wait_bound)?;
             let now = self.clock.now();
@@ -255,7 +259,12 @@ impl SessionCache {
     pub fn refresh(&self, entry: &Arc<Entry>, timing: Timing) -> Result<Handout> {
         let mut st = entry.lock();
         if !st.fetching {
-            self.start_fetch(entry, &mut st);
+            let newer_than = st
+                .session
+                .as_ref()
+                .map(|s| s.expiration + Duration::from_millis(1));
+            let needed = self.clock.now() + timing.refresh_ahead;
+            self.start_fetch(entry, &mut st, newer_than.map_or(needed, |n| n.max(needed)));
         }
         let st = self.wait_for_fetch(entry, st, timing.wait_bound)?;
         if let Some(e) = &st.last_error {
@@ -291,10 +300,10 @@ impl SessionCache {
         Ok(st)
     }
 
-    fn start_fetch(&self, entry: &Arc<Entry>, st: &mut State) {
+    fn start_fetch(&self, entry: &Arc<Entry>, st: &mut State, min_expiration: SystemTime) {
         st.fetching = true;
         tracing::debug!(role = %entry.spec.role_arn, session = %entry.spec.session_name, "fetching a new session");
-        let fetch = self.fetcher.fetch(&entry.spec);
+        let fetch = self.fetcher.fetch(&entry.spec, min_expiration);
         let mut guard = FetchGuard {
             entry: Some(entry.clone()),
             clock: self.clock.clone(),
@@ -401,7 +410,11 @@ mod tests {
     }
 
     impl FetchSession for FakeSts {
-        fn fetch(&self, _spec: &SessionSpec) -> BoxFuture<Result<Session>> {
+        fn fetch(
+            &self,
+            _spec: &SessionSpec,
+            _min_expiration: SystemTime,
+        ) -> BoxFuture<Result<Session>> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             let result = match self.fail.lock().unwrap().clone() {
                 Some(e) => Err(e),
@@ -442,6 +455,7 @@ mod tests {
                 endpoint: None,
                 timeout: Duration::from_secs(30),
             },
+            shared_dir: None,
         }
     }
 

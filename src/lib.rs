@@ -14,6 +14,7 @@ pub mod logging;
 pub mod provider;
 pub mod runtime;
 pub mod settings;
+pub mod shared_cache;
 pub mod sts;
 
 /// The crate version, which the Java shim checks against its own.

@@ -70,9 +70,13 @@ pub const FAILURE_MODE: Key = Key {
     name: "failure.mode",
     s3a: None,
 };
+pub const CACHE_DIR: Key = Key {
+    name: "cache.dir",
+    s3a: None,
+};
 
 /// Every setting, for documentation and for the Java side's key collection.
-pub const ALL_KEYS: [Key; 11] = [
+pub const ALL_KEYS: [Key; 12] = [
     ROLE_ARN,
     EXTERNAL_ID,
     SESSION_NAME,
@@ -84,6 +88,7 @@ pub const ALL_KEYS: [Key; 11] = [
     REFRESH_AHEAD,
     STS_TIMEOUT,
     FAILURE_MODE,
+    CACHE_DIR,
 ];
 
 pub const DEFAULT_SESSION_DURATION: Duration = Duration::from_secs(3600);
@@ -169,6 +174,8 @@ pub struct Settings {
     pub sts: StsTarget,
     pub refresh_ahead: Duration,
     pub failure_mode: FailureMode,
+    /// `rolebridge.cache.dir`: `auto` or an absolute path; `None`: no node-wide sharing.
+    pub cache_dir: Option<String>,
 }
 
 /// A value and the key it was read from.
@@ -304,6 +311,11 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
         None => FailureMode::Closed,
     };
 
+    let cache_dir = match lookup(raw, CACHE_DIR)? {
+        Some(f) => Some(validate_cache_dir(&f.key, &f.value)?),
+        None => None,
+    };
+
     Ok(Settings {
         role_arn,
         external_id,
@@ -314,7 +326,27 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
         sts,
         refresh_ahead,
         failure_mode,
+        cache_dir,
     })
+}
+
+/// `auto`, or an absolute path of a directory for node-wide session sharing.
+pub fn validate_cache_dir(key: &str, value: &str) -> Result<String> {
+    if value == crate::shared_cache::AUTO
+        || (value.starts_with('/')
+            && value.len() <= 1024
+            && !value.contains('\0')
+            && !value.split('/').any(|p| p == ".."))
+    {
+        return Ok(value.to_owned());
+    }
+    Err(Error::setting(
+        key,
+        format!("{} is neither auto nor an absolute path", shown(value)),
+        "Use auto (a per-user directory on tmpfs, /dev/shm/rolebridge-<uid>) or an absolute path \
+         without .. of a directory only this user can enter, or remove the key to keep sessions \
+         per process",
+    ))
 }
 
 /// The bound on one STS call, retries included: 1s to 5m.
@@ -1110,6 +1142,15 @@ mod tests {
             assert_eq!(
                 err_key(resolve(&raw().set("rolebridge.sts.timeout", bad))),
                 "rolebridge.sts.timeout",
+                "{bad}"
+            );
+        }
+        let s = resolve(&raw().set("rolebridge.cache.dir", "auto")).unwrap();
+        assert_eq!(s.cache_dir.as_deref(), Some("auto"));
+        for bad in ["relative/dir", "/a/../b", "AUTO"] {
+            assert_eq!(
+                err_key(resolve(&raw().set("rolebridge.cache.dir", bad))),
+                "rolebridge.cache.dir",
                 "{bad}"
             );
         }

@@ -18,11 +18,13 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_sdk_sts::types::PolicyDescriptorType;
 use aws_sdk_sts::Client;
+use aws_smithy_http_client::tls;
 use tokio::sync::OnceCell;
 
 use crate::cache::{BoxFuture, FetchSession, Session, SessionSpec};
 use crate::error::{Error, Result};
 use crate::settings::StsTarget;
+use crate::shared_cache::SharedDir;
 
 /// Attempts per AssumeRole call: the SDK's standard retry strategy (exponential backoff with
 /// jitter; throttling, 5xx, timeouts and I/O errors are retried), bounded as a whole by
@@ -44,13 +46,19 @@ impl StsFetcher {
         Self::default()
     }
 
-    /// The process's AWS configuration: default credential chain, no region probe (the region is
-    /// set per client).
+    /// The process's AWS configuration: default credential chain, an HTTPS client on rustls with
+    /// ring, no region probe (the region is set per client).
     async fn base(&self) -> &SdkConfig {
         self.base
             .get_or_init(|| async {
+                let https = aws_smithy_http_client::Builder::new()
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build_https();
                 aws_config::defaults(BehaviorVersion::latest())
                     .region(Region::from_static("us-east-1"))
+                    .http_client(https)
                     .load()
                     .await
             })
@@ -147,11 +155,49 @@ impl StsFetcher {
     }
 }
 
+impl StsFetcher {
+    /// A session valid until at least `min_expiration`: from the node-wide shared cache if the
+    /// spec has one and it holds such a session, else from STS (under the shared cache's
+    /// cross-process lock, so that one process of the node calls STS while the others wait and
+    /// then read what it wrote).
+    async fn fetch_shared_or_new(
+        &self,
+        spec: &SessionSpec,
+        min_expiration: SystemTime,
+    ) -> Result<Session> {
+        let Some(setting) = &spec.shared_dir else {
+            return self.assume_role(spec).await;
+        };
+        let shared = match SharedDir::open(setting) {
+            Ok(d) => d,
+            Err(why) => {
+                tracing::warn!(
+                    "rolebridge.cache.dir={setting}: not sharing sessions across processes: {why}"
+                );
+                return self.assume_role(spec).await;
+            }
+        };
+        if let Some(s) = shared.read(spec, min_expiration) {
+            return Ok(s);
+        }
+        let lock = shared.lock(spec, spec.sts.timeout).await;
+        if let Some(s) = shared.read(spec, min_expiration) {
+            return Ok(s); // another process fetched it while this one waited for the lock
+        }
+        let session = self.assume_role(spec).await?;
+        if let Err(why) = shared.write(spec, &session) {
+            tracing::warn!("rolebridge.cache.dir={setting}: {why}");
+        }
+        drop(lock);
+        Ok(session)
+    }
+}
+
 impl FetchSession for StsFetcher {
-    fn fetch(&self, spec: &SessionSpec) -> BoxFuture<Result<Session>> {
+    fn fetch(&self, spec: &SessionSpec, min_expiration: SystemTime) -> BoxFuture<Result<Session>> {
         let this = self.clone();
         let spec = spec.clone();
-        Box::pin(async move { this.assume_role(&spec).await })
+        Box::pin(async move { this.fetch_shared_or_new(&spec, min_expiration).await })
     }
 }
 

@@ -51,7 +51,7 @@ class FailClosedIT {
   private Configuration conf(String session, String mode) {
     Configuration conf = aws.s3aConf("destA", session);
     conf.set("rolebridge.sts.endpoint", proxy.endpoint());
-    conf.set("rolebridge.sts.timeout", "2s");
+    conf.set("rolebridge.sts.timeout", "10s"); // room for the SDK's 3 attempts at 503s
     conf.set("rolebridge.failure.mode", mode);
     return conf;
   }

@@ -1,0 +1,435 @@
+//! Node-wide session sharing (`rolebridge.cache.dir`): every JVM of one user on a node uses the
+//! session the first of them fetched, instead of each making its own AssumeRole call.
+//!
+//! Layout: one directory per user (`auto`: `/dev/shm/rolebridge-<uid>`, on tmpfs so sessions never
+//! reach a disk), mode 0700, owned by the user. Per session spec, `<hash>.session` holds the
+//! session as JSON (mode 0600) and `<hash>.lock` is the cross-process lock (`flock`): a process
+//! that needs a session reads the file; if it is not fresh enough it takes the lock, reads again
+//! (another process may just have written it), and only then calls STS and replaces the file
+//! atomically (write a temporary file, rename it over the old one).
+//!
+//! Nothing in the directory is trusted blindly: a directory not owned by the user or open to
+//! others disables sharing; a file that is a symlink, owned by another user, readable or writable
+//! by others, corrupt, for another spec, or expired is ignored (and logged, without its contents).
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::hash::{Hash, Hasher};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::cache::{Session, SessionSpec};
+use crate::settings::MIN_REMAINING_VALIDITY;
+
+/// The `rolebridge.cache.dir` value that picks the per-user tmpfs directory.
+pub const AUTO: &str = "auto";
+const MAX_FILE_BYTES: u64 = 64 * 1024;
+const FORMAT: u64 = 1;
+
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The directory a `rolebridge.cache.dir` value names.
+pub fn directory_of(setting: &str) -> PathBuf {
+    if setting == AUTO {
+        PathBuf::from(format!("/dev/shm/rolebridge-{}", euid()))
+    } else {
+        PathBuf::from(setting)
+    }
+}
+
+/// A checked shared-cache directory.
+pub struct SharedDir {
+    dir: PathBuf,
+}
+
+impl SharedDir {
+    /// Creates the directory if needed (mode 0700) and checks that only this user can enter it.
+    /// The error says why sharing is off.
+    pub fn open(setting: &str) -> Result<SharedDir, String> {
+        let dir = directory_of(setting);
+        match DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+        }
+        let meta = fs::symlink_metadata(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if !meta.is_dir() {
+            return Err(format!("{} is not a directory (a symlink?)", dir.display()));
+        }
+        if meta.uid() != euid() {
+            return Err(format!(
+                "{} is owned by uid {}, not by this user (uid {})",
+                dir.display(),
+                meta.uid(),
+                euid()
+            ));
+        }
+        if meta.mode() & 0o077 != 0 {
+            return Err(format!(
+                "{} has mode {:o}: others may enter it; it must be 700",
+                dir.display(),
+                meta.mode() & 0o777
+            ));
+        }
+        Ok(SharedDir { dir })
+    }
+
+    fn base(&self, spec: &SessionSpec) -> PathBuf {
+        let mut h = DefaultHasher::new();
+        crate::VERSION.hash(&mut h);
+        identity(spec).hash(&mut h);
+        self.dir.join(format!("{:016x}", h.finish()))
+    }
+
+    pub fn session_path(&self, spec: &SessionSpec) -> PathBuf {
+        self.base(spec).with_extension("session")
+    }
+
+    fn lock_path(&self, spec: &SessionSpec) -> PathBuf {
+        self.base(spec).with_extension("lock")
+    }
+
+    /// The shared session for `spec`, if there is one this process can trust that is valid until
+    /// at least `min_expiration`.
+    pub fn read(&self, spec: &SessionSpec, min_expiration: SystemTime) -> Option<Session> {
+        let path = self.session_path(spec);
+        match read_trusted(&path, spec) {
+            Ok(Some(s))
+                if s.expiration >= min_expiration
+                    && s.expiration > SystemTime::now() + MIN_REMAINING_VALIDITY =>
+            {
+                tracing::debug!(file = %path.display(), access_key_id = %s.access_key_id, "using the shared session");
+                Some(s)
+            }
+            Ok(Some(_)) => {
+                tracing::debug!(file = %path.display(), "the shared session expires too soon; not used");
+                None
+            }
+            Ok(None) => None,
+            Err(why) => {
+                tracing::warn!(file = %path.display(), "ignoring a shared session file: {why}");
+                None
+            }
+        }
+    }
+
+    /// Replaces the shared session atomically.
+    pub fn write(&self, spec: &SessionSpec, session: &Session) -> Result<(), String> {
+        let path = self.session_path(spec);
+        let tmp = self.dir.join(format!(
+            ".{}.{}.{}.tmp",
+            path.file_stem()
+                .map(|s| s.to_string_lossy())
+                .unwrap_or_default(),
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        ));
+        let json = serde_json::json!({
+            "format": FORMAT,
+            "spec": identity(spec),
+            "access_key_id": session.access_key_id,
+            "secret_access_key": session.secret_access_key,
+            "session_token": session.session_token,
+            "expiration_ms": millis(session.expiration),
+        });
+        let result = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&tmp)?;
+            f.write_all(json.to_string().as_bytes())?;
+            fs::rename(&tmp, &path)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// Takes the cross-process lock of `spec`'s session, waiting at most `bound`. `None` if it
+    /// cannot be had in time or the lock file is not trustworthy (the caller then fetches
+    /// without it).
+    pub async fn lock(&self, spec: &SessionSpec, bound: Duration) -> Option<File> {
+        let path = self.lock_path(spec);
+        let file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), "cannot open the lock file: {e}");
+                return None;
+            }
+        };
+        match file.metadata() {
+            Ok(m) if m.uid() == euid() && m.mode() & 0o077 == 0 => {}
+            _ => {
+                tracing::warn!(file = %path.display(), "ignoring a lock file owned by another user or open to others");
+                return None;
+            }
+        }
+        let deadline = Instant::now() + bound;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Some(file),
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), "no lock within {bound:?}: {e}");
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// The fields of a spec that decide the session (not where it is cached), as stored in the file
+/// and compared on read: a hash collision can never hand out another spec's session.
+fn identity(spec: &SessionSpec) -> String {
+    let SessionSpec {
+        source,
+        role_arn,
+        external_id,
+        session_name,
+        duration_secs,
+        policy,
+        policy_arns,
+        sts,
+        shared_dir: _,
+    } = spec;
+    format!("{source:?}|{role_arn}|{external_id:?}|{session_name}|{duration_secs}|{policy:?}|{policy_arns:?}|{:?}|{:?}", sts.region, sts.endpoint)
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Reads a session file if it exists and can be trusted: a regular file (not a symlink) owned by
+/// this user, not readable or writable by others, of a sane size, well-formed, for this spec.
+fn read_trusted(path: &Path, spec: &SessionSpec) -> Result<Option<Session>, String> {
+    let mut f = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot open it ({e}); a symlink is never followed")),
+    };
+    let meta = f.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.uid() != euid() {
+        return Err(format!("owned by uid {}, not this user", meta.uid()));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(format!(
+            "mode {:o}: open to others; it must be 600",
+            meta.permissions().mode() & 0o777
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!("{} bytes: too large", meta.len()));
+    }
+    let mut text = String::new();
+    f.read_to_string(&mut text)
+        .map_err(|e| format!("unreadable: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| "corrupt: not JSON".to_string())?;
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    if v.get("format").and_then(|x| x.as_u64()) != Some(FORMAT) {
+        return Err("corrupt: unknown format".into());
+    }
+    if field("spec").as_deref() != Some(identity(spec).as_str()) {
+        return Err("written for other settings".into());
+    }
+    let (Some(access_key_id), Some(secret_access_key), Some(session_token), Some(ms)) = (
+        field("access_key_id"),
+        field("secret_access_key"),
+        field("session_token"),
+        v.get("expiration_ms").and_then(|x| x.as_u64()),
+    ) else {
+        return Err("corrupt: a field is missing".into());
+    };
+    Ok(Some(Session {
+        access_key_id,
+        secret_access_key,
+        session_token,
+        expiration: UNIX_EPOCH + Duration::from_millis(ms),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::Source;
+    use crate::settings::StsTarget;
+    use std::os::unix::fs::symlink;
+
+    fn tempdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("rolebridge-test-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    fn spec(dir: &Path, session: &str) -> SessionSpec {
+        SessionSpec {
+            source: Source::DefaultChain,
+            role_arn: "arn:aws:iam::222222222222:role/writer".into(),
+            external_id: None,
+            session_name: session.into(),
+            duration_secs: 900,
+            policy: None,
+            policy_arns: vec![],
+            sts: StsTarget {
+                region: Some("us-east-1".into()),
+                endpoint: None,
+                timeout: Duration::from_secs(30),
+            },
+            shared_dir: Some(dir.to_string_lossy().into_owned()),
+        }
+    }
+
+    fn session(valid_for: Duration) -> Session {
+        Session {
+            access_key_id: "ASIASHARED".into(),
+            secret_access_key: "secret".into(),
+            session_token: "token".into(),
+            expiration: SystemTime::now() + valid_for,
+        }
+    }
+
+    const LONG: Duration = Duration::from_secs(900);
+
+    #[test]
+    fn round_trip_with_owner_only_permissions() {
+        let d = tempdir("roundtrip");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        assert_eq!(fs::metadata(&d).unwrap().mode() & 0o777, 0o700);
+        let s = spec(&d, "a");
+        assert!(shared.read(&s, SystemTime::now()).is_none());
+        shared.write(&s, &session(LONG)).unwrap();
+        assert_eq!(
+            fs::metadata(shared.session_path(&s)).unwrap().mode() & 0o777,
+            0o600
+        );
+        let back = shared.read(&s, SystemTime::now()).unwrap();
+        assert_eq!(back.access_key_id, "ASIASHARED");
+        // not fresh enough for a caller who needs it valid for longer
+        assert!(shared.read(&s, SystemTime::now() + LONG * 2).is_none());
+        // another spec never gets it
+        assert!(shared.read(&spec(&d, "b"), SystemTime::now()).is_none());
+        let names: Vec<_> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary files left: {names:?}");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn hostile_files_are_ignored() {
+        let d = tempdir("hostile");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        let s = spec(&d, "a");
+        let path = shared.session_path(&s);
+        let now = SystemTime::now();
+
+        // corrupt
+        fs::write(&path, "{not json").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(shared.read(&s, now).is_none());
+        // readable by others
+        shared.write(&s, &session(LONG)).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(shared.read(&s, now).is_none());
+        // expired, or within a minute of expiry
+        shared.write(&s, &session(Duration::from_secs(30))).unwrap();
+        assert!(shared.read(&s, now).is_none());
+        // a symlink to a good file elsewhere
+        let elsewhere = tempdir("hostile-target");
+        let other = SharedDir::open(elsewhere.to_str().unwrap()).unwrap();
+        other.write(&s, &session(LONG)).unwrap();
+        fs::remove_file(&path).unwrap();
+        symlink(other.session_path(&s), &path).unwrap();
+        assert!(shared.read(&s, now).is_none());
+        fs::remove_file(&path).unwrap();
+        // owned by another user (as root, hand it to nobody)
+        if euid() == 0 {
+            shared.write(&s, &session(LONG)).unwrap();
+            std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+            assert!(shared.read(&s, now).is_none());
+        }
+        // a good file again is used
+        shared.write(&s, &session(LONG)).unwrap();
+        assert!(shared.read(&s, now).is_some());
+        fs::remove_dir_all(&d).unwrap();
+        fs::remove_dir_all(&elsewhere).unwrap();
+    }
+
+    #[test]
+    fn untrustworthy_directories_disable_sharing() {
+        let d = tempdir("open-dir");
+        fs::create_dir(&d).unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        let err = SharedDir::open(d.to_str().unwrap()).err().unwrap();
+        assert!(err.contains("must be 700"), "{err}");
+        if euid() == 0 {
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o700)).unwrap();
+            std::os::unix::fs::chown(&d, Some(65534), None).unwrap();
+            let err = SharedDir::open(d.to_str().unwrap()).err().unwrap();
+            assert!(err.contains("not by this user"), "{err}");
+        }
+        fs::remove_dir_all(&d).unwrap();
+        let link = tempdir("link-dir");
+        symlink("/tmp", &link).unwrap();
+        assert!(SharedDir::open(link.to_str().unwrap()).is_err());
+        fs::remove_file(&link).unwrap();
+    }
+
+    #[test]
+    fn the_lock_excludes_other_holders_until_released() {
+        let d = tempdir("lock");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        let s = spec(&d, "a");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let held = shared
+                .lock(&s, Duration::from_secs(1))
+                .await
+                .expect("first lock");
+            // a second open file description (as another process would have) cannot take it
+            let started = Instant::now();
+            assert!(shared.lock(&s, Duration::from_millis(150)).await.is_none());
+            assert!(started.elapsed() >= Duration::from_millis(150));
+            drop(held);
+            assert!(shared.lock(&s, Duration::from_millis(150)).await.is_some());
+        });
+        fs::remove_dir_all(&d).unwrap();
+    }
+}

@@ -1,0 +1,85 @@
+package dev.rolebridge.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** rolebridge.cache.dir: JVMs of one user on a node share one session. */
+class NodeCacheIT {
+  private final LocalAws aws = LocalAws.get();
+
+  /** Starts {@code n} JVMs, lets them ask at once, returns their keys and the AssumeRole calls made. */
+  static Object[] jvmsAtOnce(LocalAws aws, int n, String session, String cacheDir) throws Exception {
+    File go = new File(Files.createTempDirectory("rolebridge-go").toFile(), "go");
+    List<Process> ps = new ArrayList<Process>();
+    aws.startRecording();
+    for (int i = 0; i < n; i++) {
+      List<String> cmd = new ArrayList<String>(java.util.Arrays.asList(
+          System.getProperty("java.home") + "/bin/java", "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+          "-cp", System.getProperty("rolebridge.test.classpath"),
+          "-Drolebridge.test.fixture=" + System.getProperty("rolebridge.test.fixture"),
+          "-Dlog4j.configuration=log4j.properties", NodeCacheProbe.class.getName(), go.getPath(), session));
+      if (cacheDir != null) {
+        cmd.add(cacheDir);
+      }
+      ps.add(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+    }
+    Thread.sleep(2_500); // all JVMs up and waiting
+    assertTrue(go.createNewFile());
+    Set<String> keys = new HashSet<String>();
+    StringBuilder out = new StringBuilder();
+    for (Process p : ps) {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String l; (l = r.readLine()) != null; ) {
+          out.append(l).append('\n');
+          if (l.startsWith("KEY ")) {
+            keys.add(l.substring(4));
+          }
+        }
+      }
+      assertEquals(0, p.waitFor(), out.toString());
+    }
+    int calls = LocalAws.assumeRoleCalls(aws.stopRecording()).size();
+    return new Object[] {keys, calls, out.toString()};
+  }
+
+  @Test
+  void eightJvmsStartedAtOnceMakeOneAssumeRoleCall() throws Exception {
+    File dir = new File(Files.createTempDirectory("rolebridge-node").toFile(), "cache");
+    String session = "it-node-cache-" + System.nanoTime();
+    Object[] shared = jvmsAtOnce(aws, 8, session, dir.getPath());
+    @SuppressWarnings("unchecked")
+    Set<String> keys = (Set<String>) shared[0];
+    assertEquals(1, shared[1], "one AssumeRole for 8 JVMs: " + shared[2]);
+    assertEquals(1, keys.size(), "all 8 JVMs use the one session: " + keys);
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.toPath())));
+    for (File f : dir.listFiles()) {
+      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(f.toPath())), f.getName());
+    }
+
+    Object[] alone = jvmsAtOnce(aws, 8, session + "-no-cache", null);
+    assertEquals(8, alone[1], "without the shared cache each JVM makes its own call");
+    System.out.println("NODE-CACHE 8 JVMs at once: " + shared[1] + " AssumeRole call(s) with rolebridge.cache.dir, "
+        + alone[1] + " without");
+  }
+
+  @Test
+  void aDirectoryOthersCanEnterIsNotUsed() throws Exception {
+    File dir = Files.createTempDirectory("rolebridge-open").toFile();
+    Files.setPosixFilePermissions(dir.toPath(), PosixFilePermissions.fromString("rwxr-xr-x"));
+    Object[] r = jvmsAtOnce(aws, 2, "it-node-cache-open-" + System.nanoTime(), dir.getPath());
+    assertEquals(2, r[1], "sharing is off: each JVM fetched its own session");
+    assertEquals(0, dir.list().length, "nothing was written there");
+  }
+}

@@ -6,7 +6,11 @@ import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.security.UserGroupInformation;
@@ -15,8 +19,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What the SDK v1 and v2 providers share: the native handle, and the current immutable credentials
- * with the time at which to ask the native cache again. The steady-state {@link #get()} is a
- * volatile read and a clock read; it does not cross JNI.
+ * with the time at which to ask the native cache again. The steady-state {@link #get()} is one
+ * volatile read: it neither reads the clock (about 25 ns, 15 times the read) nor crosses JNI. A
+ * single daemon thread per class loader ({@code rolebridge-expiry}) clears each snapshot at its
+ * ask-again time, which the native cache sets no later than one minute before expiry; the next
+ * call then asks the native cache.
  *
  * @param <T> the SDK's credentials type
  */
@@ -27,6 +34,26 @@ final class ProviderCore<T> implements Closeable {
   interface Converter<T> {
     T convert(NativeSession session);
   }
+
+  /** Clears snapshots at their ask-again time; one daemon thread, made on first use. */
+  private static ScheduledThreadPoolExecutor expiry;
+
+  private static synchronized ScheduledThreadPoolExecutor expiry() {
+    if (expiry == null) {
+      ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
+        Thread t = new Thread(r, "rolebridge-expiry");
+        t.setDaemon(true);
+        return t;
+      });
+      e.setRemoveOnCancelPolicy(true);
+      expiry = e;
+    }
+    return expiry;
+  }
+
+  @SuppressWarnings("rawtypes")
+  private static final AtomicReferenceFieldUpdater<ProviderCore, Snapshot> CURRENT =
+      AtomicReferenceFieldUpdater.newUpdater(ProviderCore.class, Snapshot.class, "current");
 
   private static final class Snapshot<T> {
     final T credentials;
@@ -49,6 +76,7 @@ final class ProviderCore<T> implements Closeable {
   // while a call is using it.
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile Snapshot<T> current;
+  private ScheduledFuture<?> clearing;
 
   private ProviderCore(long handle, Converter<T> converter, String description, boolean failsOpen) {
     this.handle = handle;
@@ -124,7 +152,7 @@ final class ProviderCore<T> implements Closeable {
   /** Current credentials; crosses JNI only when the native cache has to be asked again. */
   T get() {
     Snapshot<T> s = current;
-    if (s != null && System.currentTimeMillis() < s.askAgainAtMillis) {
+    if (s != null) {
       return s.credentials;
     }
     return fetch(false);
@@ -150,10 +178,25 @@ final class ProviderCore<T> implements Closeable {
       } else {
         next = new Snapshot<T>(previous.credentials, ns.askAgainAtMillis, ns.accessKeyId);
       }
-      current = next;
+      install(next);
       return next.credentials;
     } finally {
       lock.readLock().unlock();
+    }
+  }
+
+  /** Makes {@code next} current until its ask-again time. */
+  private synchronized void install(final Snapshot<T> next) {
+    if (clearing != null) {
+      clearing.cancel(false);
+    }
+    current = next;
+    long delay = next.askAgainAtMillis - System.currentTimeMillis();
+    if (delay <= 0) {
+      CURRENT.compareAndSet(this, next, null);
+      clearing = null;
+    } else {
+      clearing = expiry().schedule(() -> CURRENT.compareAndSet(this, next, null), delay, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -179,6 +222,12 @@ final class ProviderCore<T> implements Closeable {
   @Override
   public void close() {
     if (closed.compareAndSet(false, true)) {
+      synchronized (this) {
+        if (clearing != null) {
+          clearing.cancel(false);
+        }
+        current = null; // a closed provider hands out nothing, not even the last credentials
+      }
       lock.writeLock().lock();
       try {
         NativeBridge.close(handle);

@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (which cover the Host header) still verify upstream.
  */
 public final class StsFaultProxy implements AutoCloseable {
-  public enum Fault { PASS, THROTTLE, E500, E503, RESET, STALL }
+  /** STALL: wait, then close without answering. DELAY: wait, then pass through. */
+  public enum Fault { PASS, THROTTLE, E500, E503, RESET, STALL, DELAY }
 
   private final ServerSocket server;
   private final String upstreamHost;
@@ -63,6 +64,7 @@ public final class StsFaultProxy implements AutoCloseable {
     return this;
   }
 
+  /** How long STALL and DELAY wait. */
   public StsFaultProxy stallFor(long millis) {
     stallMillis = millis;
     return this;
@@ -135,6 +137,10 @@ public final class StsFaultProxy implements AutoCloseable {
         case STALL:
           Thread.sleep(stallMillis);
           client.close();
+          break;
+        case DELAY:
+          Thread.sleep(stallMillis);
+          respond(client, relay(request));
           break;
         default:
           throw new IllegalStateException(String.valueOf(f));

@@ -267,13 +267,15 @@ public final class ProviderBenchmark {
     Thread.sleep(200);
     long rss0 = LeakCheck.rssKb();
     int threads0 = LeakCheck.threads();
+    long t0 = System.nanoTime();
     Creds c = make(kind, aws, aws.endpoint, session("cold"));
     c.get();
+    long providerMs = (System.nanoTime() - t0) / 1_000_000;
     System.out.println("READY");
     System.out.flush();
     Thread.sleep(300); // let threads that only start a session settle
-    System.out.printf(Locale.ROOT, "RESULT footprint %s %d %d%n", kind, LeakCheck.rssKb() - rss0,
-        LeakCheck.threads() - threads0);
+    System.out.printf(Locale.ROOT, "RESULT footprint %s %d %d %d%n", kind, LeakCheck.rssKb() - rss0,
+        LeakCheck.threads() - threads0, providerMs);
     c.close();
   }
 
@@ -387,6 +389,7 @@ public final class ProviderBenchmark {
   /** Milliseconds from starting a JVM to its first credentials; median of runs. */
   static double coldStartMs(Kind kind, int runs, long[] footprint) throws Exception {
     double[] ms = new double[runs];
+    long[] providerMs = new long[runs];
     for (int i = 0; i < runs; i++) {
       List<String> cmd = new ArrayList<String>(Arrays.asList(System.getProperty("java.home") + "/bin/java",
           "-cp", System.getProperty("java.class.path"),
@@ -404,6 +407,7 @@ public final class ProviderBenchmark {
             String[] f = l.split(" ");
             footprint[0] = Long.parseLong(f[3]);
             footprint[1] = Long.parseLong(f[4]);
+            providerMs[i] = Long.parseLong(f[5]);
           }
         }
       }
@@ -412,6 +416,8 @@ public final class ProviderBenchmark {
       }
     }
     Arrays.sort(ms);
+    Arrays.sort(providerMs);
+    footprint[2] = providerMs[runs / 2];
     return ms[runs / 2];
   }
 
@@ -464,7 +470,7 @@ public final class ProviderBenchmark {
       hot.put(k, h);
       if (k != Kind.FLOOR) {
         instances.put(k, Integer.parseInt(fork("instances", k.name()).get(0).split(" ")[3]));
-        long[] fp = new long[2];
+        long[] fp = new long[3];
         cold.put(k, coldStartMs(k, 5, fp));
         footprint.put(k, fp);
       }
@@ -500,15 +506,16 @@ public final class ProviderBenchmark {
     }
     md.append("\n### STS calls, cold start, latency during a refresh, footprint\n\n");
     md.append("| provider | AssumeRole calls, 64 instances x 8 threads | cold start: new JVM to first credentials, ms"
-        + " (median of 5) | vs SDK v1 | getCredentials() during refreshes with STS slowed by 2 s: p50 / p99 /"
+        + " (median of 5) | vs SDK v1 | of which the provider: construction to first credentials, ms | getCredentials() during refreshes with STS slowed by 2 s: p50 / p99 /"
         + " p99.9 / max, ns | p99.9 vs floor | RSS added, KiB | threads added |\n");
-    md.append("|---|---|---|---|---|---|---|---|\n");
+    md.append("|---|---|---|---|---|---|---|---|---|\n");
     for (Kind k : Kind.values()) {
       long[] rf = refresh.get(k);
       md.append("| ").append(k.label).append(" | ");
       md.append(k == Kind.FLOOR ? "-" : String.valueOf(instances.get(k))).append(" | ");
       md.append(k == Kind.FLOOR ? "-" : f(cold.get(k))).append(" | ");
       md.append(k == Kind.FLOOR ? "-" : f(cold.get(k) / sdkV1Cold) + "x").append(" | ");
+      md.append(k == Kind.FLOOR ? "-" : String.valueOf(footprint.get(k)[2])).append(" | ");
       md.append(rf[0]).append(" / ").append(rf[1]).append(" / ").append(rf[2]).append(" / ").append(rf[3]);
       md.append(" (").append(rf[4]).append(" calls, ").append(rf[5]).append(" STS requests)").append(" | ");
       md.append(f((double) rf[2] / floorP999)).append("x | ");

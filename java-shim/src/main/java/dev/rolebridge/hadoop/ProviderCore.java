@@ -52,8 +52,8 @@ final class ProviderCore<T> implements Closeable {
   }
 
   @SuppressWarnings("rawtypes")
-  private static final AtomicReferenceFieldUpdater<ProviderCore, Snapshot> CURRENT =
-      AtomicReferenceFieldUpdater.newUpdater(ProviderCore.class, Snapshot.class, "current");
+  private static final AtomicReferenceFieldUpdater<ProviderCore, Object> CURRENT =
+      AtomicReferenceFieldUpdater.newUpdater(ProviderCore.class, Object.class, "current");
 
   private static final class Snapshot<T> {
     final T credentials;
@@ -75,7 +75,10 @@ final class ProviderCore<T> implements Closeable {
   // Native calls hold the read lock; close() takes the write lock, so the handle is never freed
   // while a call is using it.
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private volatile Snapshot<T> current;
+  /** The credentials to hand out, or null when the native cache must be asked. */
+  private volatile Object current;
+  /** The last snapshot installed, with its access key ID; guarded by this. */
+  private Snapshot<T> last;
   private ScheduledFuture<?> clearing;
 
   private ProviderCore(long handle, Converter<T> converter, String description, boolean failsOpen) {
@@ -150,10 +153,11 @@ final class ProviderCore<T> implements Closeable {
   }
 
   /** Current credentials; crosses JNI only when the native cache has to be asked again. */
+  @SuppressWarnings("unchecked")
   T get() {
-    Snapshot<T> s = current;
-    if (s != null) {
-      return s.credentials;
+    Object c = current;
+    if (c != null) {
+      return (T) c;
     }
     return fetch(false);
   }
@@ -170,34 +174,34 @@ final class ProviderCore<T> implements Closeable {
         throw new IllegalStateException(RoleBridgeConstants.E_CLOSED + ": " + description);
       }
       NativeSession ns = force ? NativeBridge.refresh(handle) : NativeBridge.credentials(handle);
-      Snapshot<T> previous = current;
-      Snapshot<T> next;
-      if (previous == null || !previous.accessKeyId.equals(ns.accessKeyId)) {
-        LOG.debug("rolebridge: session {} for {}", ns, description);
-        next = new Snapshot<T>(converter.convert(ns), ns.askAgainAtMillis, ns.accessKeyId);
-      } else {
-        next = new Snapshot<T>(previous.credentials, ns.askAgainAtMillis, ns.accessKeyId);
-      }
-      install(next);
-      return next.credentials;
+      return install(ns);
     } finally {
       lock.readLock().unlock();
     }
   }
 
-  /** Makes {@code next} current until its ask-again time. */
-  private synchronized void install(final Snapshot<T> next) {
+  /** Makes the credentials of {@code ns} current until its ask-again time, and returns them. */
+  private synchronized T install(NativeSession ns) {
+    final T credentials;
+    if (last == null || !last.accessKeyId.equals(ns.accessKeyId)) {
+      LOG.debug("rolebridge: session {} for {}", ns, description);
+      credentials = converter.convert(ns);
+    } else {
+      credentials = last.credentials;
+    }
+    last = new Snapshot<T>(credentials, ns.askAgainAtMillis, ns.accessKeyId);
     if (clearing != null) {
       clearing.cancel(false);
     }
-    current = next;
-    long delay = next.askAgainAtMillis - System.currentTimeMillis();
+    current = credentials;
+    long delay = ns.askAgainAtMillis - System.currentTimeMillis();
     if (delay <= 0) {
-      CURRENT.compareAndSet(this, next, null);
+      CURRENT.compareAndSet(this, credentials, null);
       clearing = null;
     } else {
-      clearing = expiry().schedule(() -> CURRENT.compareAndSet(this, next, null), delay, TimeUnit.MILLISECONDS);
+      clearing = expiry().schedule(() -> CURRENT.compareAndSet(this, credentials, null), delay, TimeUnit.MILLISECONDS);
     }
+    return credentials;
   }
 
   String description() {

@@ -25,6 +25,7 @@ machine+=" $(uname -sr), $(java -version 2>&1 | head -1), clocksource $(cat /sys
   echo "source account's keys from the environment. Ratios are against figures of this run only."
   echo
   cat "$report"
+  cat "$ROOT/scripts/benchmark-notes.md"
 } > "$report.md"
 cat "$report.md"
 if [ -n "$write" ]; then cp "$report.md" "$ROOT/BENCHMARKS.md"; log "wrote BENCHMARKS.md"; fi

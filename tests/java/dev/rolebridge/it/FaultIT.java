@@ -60,6 +60,22 @@ class FaultIT {
     throw new AssertionError("no RoleBridgeStsException in the chain");
   }
 
+  /** The Error a provider with {@code conf} fails with, and how long its first call took. */
+  private static final class TimedFailure {
+    final RoleBridgeCredentialsUnavailableError error;
+    final RoleBridgeStsException sts;
+    final long ms;
+
+    TimedFailure(Configuration conf) {
+      RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(conf);
+      long t0 = System.nanoTime();
+      error = assertThrows(RoleBridgeCredentialsUnavailableError.class, p::getCredentials);
+      ms = (System.nanoTime() - t0) / 1_000_000;
+      p.close();
+      sts = stsCause(error);
+    }
+  }
+
   private void retriedThenServed(String session, Fault... faults) throws Exception {
     proxy.next(faults);
     aws.startRecording();
@@ -95,18 +111,13 @@ class FaultIT {
     proxy.steady(Fault.THROTTLE);
     Configuration conf = conf("it-fault-throttle-forever");
     conf.set("rolebridge.sts.timeout", "20s");
-    RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(conf);
-    long t0 = System.nanoTime();
-    RoleBridgeCredentialsUnavailableError e = assertThrows(RoleBridgeCredentialsUnavailableError.class, p::getCredentials);
-    long ms = (System.nanoTime() - t0) / 1_000_000;
-    p.close();
-    RoleBridgeStsException sts = stsCause(e);
-    assertEquals("Throttling", sts.getErrorCode());
-    assertTrue(sts.isRetryable());
-    assertTrue(e.getMessage().contains("Rate exceeded"), e.getMessage());
+    TimedFailure f = new TimedFailure(conf);
+    assertEquals("Throttling", f.sts.getErrorCode());
+    assertTrue(f.sts.isRetryable());
+    assertTrue(f.error.getMessage().contains("Rate exceeded"), f.error.getMessage());
     assertEquals(3, proxy.requests(), "the SDK's standard retry: 3 attempts");
-    matrix("throttling on every attempt: Error after " + proxy.requests() + " attempts in " + ms + " ms, code "
-        + sts.getErrorCode() + ", retryable");
+    matrix("throttling on every attempt: Error after " + proxy.requests() + " attempts in " + f.ms + " ms, code "
+        + f.sts.getErrorCode() + ", retryable");
   }
 
   @Test
@@ -114,17 +125,12 @@ class FaultIT {
     proxy.steady(Fault.STALL).stallFor(20_000);
     Configuration conf = conf("it-fault-stall");
     conf.set("rolebridge.sts.timeout", "2s");
-    RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(conf);
-    long t0 = System.nanoTime();
-    RoleBridgeCredentialsUnavailableError e = assertThrows(RoleBridgeCredentialsUnavailableError.class, p::getCredentials);
-    long ms = (System.nanoTime() - t0) / 1_000_000;
-    p.close();
-    RoleBridgeStsException sts = stsCause(e);
-    assertTrue(sts.isRetryable());
-    assertTrue(e.getMessage().contains("rolebridge.sts.timeout"), e.getMessage());
-    assertTrue(ms < 2_000 + 2_000, "within rolebridge.sts.timeout (2s) plus the 2s hand-over slack: " + ms + " ms");
-    matrix("STS stalls 20 s, sts.timeout=2s: Error after " + ms + " ms (" + proxy.requests() + " attempts), code "
-        + sts.getErrorCode());
+    TimedFailure f = new TimedFailure(conf);
+    assertTrue(f.sts.isRetryable());
+    assertTrue(f.error.getMessage().contains("rolebridge.sts.timeout"), f.error.getMessage());
+    assertTrue(f.ms < 2_000 + 2_000, "within rolebridge.sts.timeout (2s) plus the 2s hand-over slack: " + f.ms + " ms");
+    matrix("STS stalls 20 s, sts.timeout=2s: Error after " + f.ms + " ms (" + proxy.requests() + " attempts), code "
+        + f.sts.getErrorCode());
   }
 
   @Test
@@ -136,16 +142,11 @@ class FaultIT {
     Configuration conf = conf("it-fault-closed-port");
     conf.set("rolebridge.sts.endpoint", "http://127.0.0.1:" + dead);
     conf.set("rolebridge.sts.timeout", "5s");
-    RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(conf);
-    long t0 = System.nanoTime();
-    RoleBridgeCredentialsUnavailableError e = assertThrows(RoleBridgeCredentialsUnavailableError.class, p::getCredentials);
-    long ms = (System.nanoTime() - t0) / 1_000_000;
-    p.close();
-    assertEquals("NetworkError", stsCause(e).getErrorCode());
-    assertTrue(e.getMessage().contains("127.0.0.1:" + dead), e.getMessage());
-    assertTrue(ms < 5_000 + 2_000, ms + " ms");
-    matrix("closed port: Error after " + ms + " ms, code NetworkError: " + e.getMessage().replaceAll("\\s+", " ")
-        .substring(0, Math.min(160, e.getMessage().length())));
+    TimedFailure f = new TimedFailure(conf);
+    assertEquals("NetworkError", f.sts.getErrorCode());
+    assertTrue(f.error.getMessage().contains("127.0.0.1:" + dead), f.error.getMessage());
+    assertTrue(f.ms < 5_000 + 2_000, f.ms + " ms");
+    matrix("closed port: Error after " + f.ms + " ms, code NetworkError");
   }
 
   @Test

@@ -35,6 +35,9 @@ class ConstructionIT {
     assertNotNull(creds.getSessionToken());
     ((Closeable) p).close();
     ((Closeable) p).close(); // idempotent
+    // a closed provider hands out nothing, not even the credentials it held
+    assertThrows(dev.rolebridge.hadoop.RoleBridgeCredentialsUnavailableError.class,
+        ((AWSCredentialsProvider) p)::getCredentials);
   }
 
   @Test

@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * What the SDK v1 and v2 providers share: the native handle, and the current immutable credentials
  * with the time at which to ask the native cache again. The steady-state {@link #get()} is one
  * volatile read: it neither reads the clock (about 25 ns, 15 times the read) nor crosses JNI. A
- * single daemon thread per class loader ({@code rolebridge-expiry}) clears each snapshot at its
+ * single daemon thread per class loader ({@code rolebridge-expiry}) clears the current credentials at their
  * ask-again time, which the native cache sets no later than one minute before expiry; the next
  * call then asks the native cache.
  *
@@ -35,7 +35,7 @@ final class ProviderCore<T> implements Closeable {
     T convert(NativeSession session);
   }
 
-  /** Clears snapshots at their ask-again time; one daemon thread, made on first use. */
+  /** Clears current credentials at their ask-again time; one daemon thread, made on first use. */
   private static ScheduledThreadPoolExecutor expiry;
 
   private static synchronized ScheduledThreadPoolExecutor expiry() {
@@ -55,18 +55,6 @@ final class ProviderCore<T> implements Closeable {
   private static final AtomicReferenceFieldUpdater<ProviderCore, Object> CURRENT =
       AtomicReferenceFieldUpdater.newUpdater(ProviderCore.class, Object.class, "current");
 
-  private static final class Snapshot<T> {
-    final T credentials;
-    final long askAgainAtMillis;
-    final String accessKeyId;
-
-    Snapshot(T credentials, long askAgainAtMillis, String accessKeyId) {
-      this.credentials = credentials;
-      this.askAgainAtMillis = askAgainAtMillis;
-      this.accessKeyId = accessKeyId;
-    }
-  }
-
   private final long handle;
   private final Converter<T> converter;
   private final String description;
@@ -77,8 +65,9 @@ final class ProviderCore<T> implements Closeable {
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   /** The credentials to hand out, or null when the native cache must be asked. */
   private volatile Object current;
-  /** The last snapshot installed, with its access key ID; guarded by this. */
-  private Snapshot<T> last;
+  /** The last credentials installed and their access key ID, to reuse for the same session; guarded by this. */
+  private T lastCredentials;
+  private String lastAccessKeyId;
   private ScheduledFuture<?> clearing;
 
   private ProviderCore(long handle, Converter<T> converter, String description, boolean failsOpen) {
@@ -180,16 +169,24 @@ final class ProviderCore<T> implements Closeable {
     }
   }
 
-  /** Makes the credentials of {@code ns} current until its ask-again time, and returns them. */
+  /**
+   * Makes the credentials of {@code ns} current until its ask-again time, and returns them. A
+   * provider closed while the native call ran returns them to this caller only: close() has
+   * already cleared {@code current}, and it stays clear.
+   */
   private synchronized T install(NativeSession ns) {
     final T credentials;
-    if (last == null || !last.accessKeyId.equals(ns.accessKeyId)) {
+    if (!ns.accessKeyId.equals(lastAccessKeyId)) {
       LOG.debug("rolebridge: session {} for {}", ns, description);
       credentials = converter.convert(ns);
+      lastCredentials = credentials;
+      lastAccessKeyId = ns.accessKeyId;
     } else {
-      credentials = last.credentials;
+      credentials = lastCredentials;
     }
-    last = new Snapshot<T>(credentials, ns.askAgainAtMillis, ns.accessKeyId);
+    if (closed.get()) {
+      return credentials;
+    }
     if (clearing != null) {
       clearing.cancel(false);
     }

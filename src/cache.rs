@@ -12,7 +12,7 @@
 //! - from `E - 60 s` the session is never handed out: callers wait for a fetch.
 //!
 //! Fetches run on the runtime given to the cache; callers block on a condition variable, bounded
-//! by [`CacheOptions::wait_bound`].
+//! by their [`Timing::wait_bound`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -152,10 +152,6 @@ struct State {
 impl Entry {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn spec(&self) -> &SessionSpec {
-        &self.spec
     }
 
     /// How many fetches of this entry have completed (successful or not).
@@ -316,12 +312,14 @@ impl SessionCache {
     }
 }
 
-/// Somewhere in [d/2, d]: spreads the retries of many processes that failed together.
+/// Somewhere in [d/2, d]: spreads the retries of many processes that failed together. The
+/// randomness is `RandomState`'s: each one is keyed afresh.
 fn jittered(d: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    let fraction = (h.finish() % 1_000) as u32;
+    let fraction = (std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+        % 1_000) as u32;
     d / 2 + d / 2 * fraction / 1_000
 }
 

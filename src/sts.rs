@@ -2,7 +2,7 @@
 //!
 //! Source credentials come from the AWS default chain (environment, profile, web identity,
 //! container, instance profile over IMDSv2), loaded once per process. One STS client is built per
-//! distinct (region, endpoint) and reused. The `rolebridge.sts.endpoint` setting wins over
+//! distinct [`StsTarget`] (region, endpoint, timeout) and reused. The `rolebridge.sts.endpoint` setting wins over
 //! `AWS_ENDPOINT_URL(_STS)` in the environment.
 
 use std::collections::HashMap;

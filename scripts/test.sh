@@ -43,11 +43,11 @@ $(source_env) java -Xcheck:jni \
   --select-package dev.rolebridge.it --include-classname '.*IT' --reports-dir "$reports" ${JUNIT_ARGS:-}
 java_rc=$?
 set -e
-java_passed=$(grep -o 'tests="[0-9]*"' "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9)
-java_failed=$(( $(grep -o 'failures="[0-9]*"' "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9) \
-  + $(grep -o 'errors="[0-9]*"' "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9) ))
-java_skipped=$(grep -o 'skipped="[0-9]*"' "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9)
-java_passed=$(( java_passed - java_failed - java_skipped ))
+# A count from the JUnit report's top-level <testsuite> element: junit_count tests|failures|errors|skipped
+junit_count() { grep -o "$1=\"[0-9]*\"" "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9; }
+java_failed=$(( $(junit_count failures) + $(junit_count errors) ))
+java_skipped=$(junit_count skipped)
+java_passed=$(( $(junit_count tests) - java_failed - java_skipped ))
 
 log "Python tests (deploy/ bootstrap action; a Spark job) against the local STS + S3"
 py_log=$(mktemp)

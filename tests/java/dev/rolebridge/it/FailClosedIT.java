@@ -20,8 +20,6 @@ import dev.rolebridge.it.LocalAws.Request;
 import dev.rolebridge.it.StsFaultProxy.Fault;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
@@ -34,23 +32,9 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
  * source account's keys, and STS fails. In failure mode closed no S3 request may ever be signed
  * by the fallback identity; in mode open the chain falls through, as documented.
  */
-class FailClosedIT {
-  private final LocalAws aws = LocalAws.get();
-  private StsFaultProxy proxy;
-
-  @BeforeEach
-  void startProxy() throws Exception {
-    proxy = new StsFaultProxy(aws.endpoint);
-  }
-
-  @AfterEach
-  void stopProxy() throws Exception {
-    proxy.close();
-  }
-
+class FailClosedIT extends ProxiedStsTest {
   private Configuration conf(String session, String mode) {
-    Configuration conf = aws.s3aConf("destA", session);
-    conf.set("rolebridge.sts.endpoint", proxy.endpoint());
+    Configuration conf = viaProxy(session);
     conf.set("rolebridge.sts.timeout", "10s"); // room for the SDK's 3 attempts at 503s
     conf.set("rolebridge.failure.mode", mode);
     return conf;
@@ -76,15 +60,6 @@ class FailClosedIT {
         .build();
   }
 
-  private static boolean hasInChain(Throwable t, Class<?> c) {
-    for (; t != null; t = t.getCause()) {
-      if (c.isInstance(t)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   private static long signedBy(List<Request> recorded, String key) {
     return LocalAws.s3Calls(recorded).stream().filter(r -> key.equals(r.signedBy())).count();
   }
@@ -100,7 +75,7 @@ class FailClosedIT {
     for (int i = 0; i < 3; i++) {
       final int n = i;
       Throwable t = assertThrows(Throwable.class, () -> s3.putObject(bucket, "chain/closed-" + n, "x"));
-      assertTrue(hasInChain(t, RoleBridgeCredentialsUnavailableError.class), "fails with the reason: " + t);
+      assertTrue(causeOf(t, RoleBridgeCredentialsUnavailableError.class) != null, "fails with the reason: " + t);
       assertTrue(String.valueOf(t.getMessage()).contains("ServiceUnavailable"), t.getMessage());
     }
     List<Request> during = aws.stopRecording();

@@ -18,8 +18,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.hadoop.conf.Configuration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 
@@ -27,24 +25,9 @@ import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
  * STS faults injected by a proxy between the provider and the local STS. Each test prints one
  * "FAULT-MATRIX" line with what happened, for the record.
  */
-class FaultIT {
-  private final LocalAws aws = LocalAws.get();
-  private StsFaultProxy proxy;
-
-  @BeforeEach
-  void startProxy() throws Exception {
-    proxy = new StsFaultProxy(aws.endpoint);
-  }
-
-  @AfterEach
-  void stopProxy() throws Exception {
-    proxy.close();
-  }
-
+class FaultIT extends ProxiedStsTest {
   private Configuration conf(String session) {
-    Configuration conf = aws.s3aConf("destA", session);
-    conf.set("rolebridge.sts.endpoint", proxy.endpoint());
-    return conf;
+    return viaProxy(session);
   }
 
   private static void matrix(String line) {
@@ -52,12 +35,11 @@ class FaultIT {
   }
 
   private static RoleBridgeStsException stsCause(Throwable t) {
-    for (; t != null; t = t.getCause()) {
-      if (t instanceof RoleBridgeStsException) {
-        return (RoleBridgeStsException) t;
-      }
+    RoleBridgeStsException sts = causeOf(t, RoleBridgeStsException.class);
+    if (sts == null) {
+      throw new AssertionError("no RoleBridgeStsException in the chain", t);
     }
-    throw new AssertionError("no RoleBridgeStsException in the chain");
+    return sts;
   }
 
   /** The Error a provider with {@code conf} fails with, and how long its first call took. */

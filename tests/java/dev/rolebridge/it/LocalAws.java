@@ -108,8 +108,27 @@ public final class LocalAws {
         "-Dlog4j.configuration=log4j.properties", ChildProbe.class.getName(),
         endpoint, roleArn("destA"), externalId("destA"), bucket("destA"));
     pb.environment().putAll(env);
-    pb.redirectErrorStream(true);
-    Process proc = pb.start();
+    Ran r = run(pb);
+    if (r.exit != 0) {
+      throw new IllegalStateException("child JVM failed:\n" + r.output);
+    }
+    return r.output;
+  }
+
+  /** A finished process: its exit code and its output (standard output and error together). */
+  public static final class Ran {
+    public final int exit;
+    public final String output;
+
+    Ran(int exit, String output) {
+      this.exit = exit;
+      this.output = output;
+    }
+  }
+
+  /** Runs {@code pb} to the end, standard error merged into standard output. */
+  public static Ran run(ProcessBuilder pb) throws IOException, InterruptedException {
+    Process proc = pb.redirectErrorStream(true).start();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (InputStream in = proc.getInputStream()) {
       byte[] b = new byte[8192];
@@ -117,11 +136,7 @@ public final class LocalAws {
         out.write(b, 0, n);
       }
     }
-    String text = new String(out.toByteArray(), StandardCharsets.UTF_8);
-    if (proc.waitFor() != 0) {
-      throw new IllegalStateException("child JVM failed:\n" + text);
-    }
-    return text;
+    return new Ran(proc.waitFor(), new String(out.toByteArray(), StandardCharsets.UTF_8));
   }
 
   // ---- the moto recorder ---------------------------------------------------------------------

@@ -5,11 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.File;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,24 +23,11 @@ class PackagingIT {
   private final File jar = new File(System.getProperty("rolebridge.test.jar"));
   private final String java = System.getProperty("java.home") + "/bin/java";
 
-  /** Runs a JVM; returns exit code and output (stdout + stderr). */
-  static Object[] run(List<String> command) throws Exception {
-    return run(command, new ProcessBuilder(command).redirectErrorStream(true));
+  static LocalAws.Ran run(List<String> command) throws Exception {
+    return LocalAws.run(new ProcessBuilder(command));
   }
 
-  static Object[] run(List<String> command, ProcessBuilder pb) throws Exception {
-    Process p = pb.start();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (InputStream in = p.getInputStream()) {
-      byte[] b = new byte[8192];
-      for (int n; (n = in.read(b)) > 0; ) {
-        out.write(b, 0, n);
-      }
-    }
-    return new Object[] {p.waitFor(), new String(out.toByteArray(), StandardCharsets.UTF_8)};
-  }
-
-  private Object[] javaJar(String... props) throws Exception {
+  private LocalAws.Ran javaJar(String... props) throws Exception {
     List<String> cmd = new ArrayList<String>(Arrays.asList(java));
     cmd.addAll(Arrays.asList(props));
     cmd.addAll(Arrays.asList("-jar", jar.getPath()));
@@ -79,9 +63,9 @@ class PackagingIT {
 
   @Test
   void javaDashJarPrintsVersionsAndWhereTheLibraryCameFrom() throws Exception {
-    Object[] r = javaJar();
-    String out = (String) r[1];
-    assertEquals(0, r[0], out);
+    LocalAws.Ran r = javaJar();
+    String out = r.output;
+    assertEquals(0, r.exit, out);
     String v = System.getProperty("rolebridge.test.version");
     assertTrue(out.contains("rolebridge " + v + "\n"), out);
     assertTrue(out.contains("native library " + v + " loaded from jar:/native/linux-x86_64/librolebridge.so"), out);
@@ -89,9 +73,9 @@ class PackagingIT {
 
   @Test
   void aPlatformWithoutALibraryInTheJarIsToldWhatToDo() throws Exception {
-    Object[] r = javaJar("-Dos.arch=sparcv9");
-    String out = (String) r[1];
-    assertEquals(1, r[0], out);
+    LocalAws.Ran r = javaJar("-Dos.arch=sparcv9");
+    String out = r.output;
+    assertEquals(1, r.exit, out);
     assertTrue(out.contains("no native library for linux/sparcv9") && out.contains("build it from source")
         && out.contains("-Drolebridge.native.path="), out);
   }
@@ -100,10 +84,10 @@ class PackagingIT {
   void anUnwritableTempDirectoryIsNamedWithTheSettingThatMovesIt() throws Exception {
     File file = File.createTempFile("rolebridge-not-a-dir", "");
     File dir = new File(file, "sub");
-    Object[] r = javaJar("-Drolebridge.native.tmpdir=" + dir);
-    String out = (String) r[1];
+    LocalAws.Ran r = javaJar("-Drolebridge.native.tmpdir=" + dir);
+    String out = r.output;
     file.delete();
-    assertEquals(1, r[0], out);
+    assertEquals(1, r.exit, out);
     assertTrue(out.contains("cannot write a copy of the native library") && out.contains(dir.getPath())
         && out.contains("-Drolebridge.native.tmpdir"), out);
   }
@@ -112,12 +96,12 @@ class PackagingIT {
   void aNoexecTempDirectoryIsNamedWithTheSettingThatMovesIt() throws Exception {
     Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mounting needs root");
     File dir = Files.createTempDirectory("rolebridge-noexec").toFile();
-    Object[] mount = run(Arrays.asList("mount", "-t", "tmpfs", "-o", "noexec,size=32m", "tmpfs", dir.getPath()));
-    assertEquals(0, mount[0], "mount: " + mount[1]);
+    LocalAws.Ran mount = run(Arrays.asList("mount", "-t", "tmpfs", "-o", "noexec,size=32m", "tmpfs", dir.getPath()));
+    assertEquals(0, mount.exit, "mount: " + mount.output);
     try {
-      Object[] r = javaJar("-Drolebridge.native.tmpdir=" + dir);
-      String out = (String) r[1];
-      assertEquals(1, r[0], out);
+      LocalAws.Ran r = javaJar("-Drolebridge.native.tmpdir=" + dir);
+      String out = r.output;
+      assertEquals(1, r.exit, out);
       assertTrue(out.contains("noexec") && out.contains(dir.getPath()) && out.contains("-Drolebridge.native.tmpdir"), out);
       assertEquals(0, dir.list().length, "the failed copy was removed: " + Arrays.toString(dir.list()));
     } finally {
@@ -134,9 +118,9 @@ class PackagingIT {
     cmd.addAll(Arrays.asList(ClassLoaderProbe.class.getName(), jar.getPath(),
         System.getProperty("rolebridge.test.platform.classpath"), aws.endpoint,
         aws.roleArn("destA"), aws.externalId("destA"), aws.bucket("destA")));
-    Object[] r = run(cmd);
-    String out = (String) r[1];
-    assertEquals(0, r[0], out);
+    LocalAws.Ran r = run(cmd);
+    String out = r.output;
+    assertEquals(0, r.exit, out);
     assertTrue(out.contains("LOADER 0 key=ASIA") && out.contains("LOADER 1 key=ASIA"), out);
     assertTrue(out.contains("TMPDIR_FILES 0"), "copies are deleted once loaded: " + out);
     return out;

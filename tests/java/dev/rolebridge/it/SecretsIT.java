@@ -28,11 +28,11 @@ class SecretsIT {
         "-Drolebridge.test.fixture=" + System.getProperty("rolebridge.test.fixture"),
         "-Dlog4j.configuration=log4j-trace.properties",
         SecretsWorkload.class.getName(), secretsFile.getPath()));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().put("ROLEBRIDGE_LOG", "trace");
-    Object[] r = PackagingIT.run(cmd, pb);
-    String out = (String) r[1];
-    assertEquals(0, r[0], out);
+    LocalAws.Ran r = LocalAws.run(pb);
+    String out = r.output;
+    assertEquals(0, r.exit, out);
 
     List<String> secrets = Files.readAllLines(secretsFile.toPath(), StandardCharsets.UTF_8);
     secretsFile.delete();

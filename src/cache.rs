@@ -11,7 +11,7 @@
 //!   handed out, with "ask again" a second later, never later than `E - 60 s`;
 //! - from `E - 60 s` the session is never handed out: callers wait for a fetch.
 //!
-//! Fetches run on the runtime given to the cache; callers block on a condition variable, bounded
+//! Fetches run on the [`Spawn`] given to the cache (the library's runtime); callers block on a condition variable, bounded
 //! by their [`Timing::wait_bound`].
 
 use std::collections::HashMap;
@@ -21,10 +21,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::runtime::Handle;
-
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::runtime::Spawn;
 use crate::settings::{Settings, StsTarget, MIN_REMAINING_VALIDITY};
 
 /// Temporary credentials of an assumed-role session. `Debug` hides the secrets.
@@ -164,7 +163,7 @@ pub struct SessionCache {
     entries: Mutex<HashMap<SessionSpec, Arc<Entry>>>,
     fetcher: Arc<dyn FetchSession>,
     clock: Arc<dyn Clock>,
-    runtime: Handle,
+    spawner: Arc<dyn Spawn>,
     options: CacheOptions,
 }
 
@@ -178,14 +177,14 @@ impl SessionCache {
     pub fn new(
         fetcher: Arc<dyn FetchSession>,
         clock: Arc<dyn Clock>,
-        runtime: Handle,
+        spawner: Arc<dyn Spawn>,
         options: CacheOptions,
     ) -> Self {
         SessionCache {
             entries: Mutex::new(HashMap::new()),
             fetcher,
             clock,
-            runtime,
+            spawner,
             options,
         }
     }
@@ -305,10 +304,10 @@ impl SessionCache {
             clock: self.clock.clone(),
             options: self.options,
         };
-        self.runtime.spawn(async move {
+        self.spawner.spawn(Box::pin(async move {
             let result = fetch.await;
             guard.complete(result);
-        });
+        }));
     }
 }
 
@@ -474,7 +473,7 @@ mod tests {
         let cache = SessionCache::new(
             sts.clone(),
             clock.clone(),
-            rt.handle().clone(),
+            Arc::new(rt.handle().clone()),
             CacheOptions::default(),
         );
         let entry = cache.entry(spec("s1"));

@@ -13,7 +13,14 @@
 //! - [`Error::Internal`] and panics -> `RoleBridgeException`.
 //!
 //! A Java exception already pending (from a failed JNI call) is let through untouched.
+//!
+//! Unloading: each class loader that loads the jar loads its own copy of the library, and when
+//! that loader is collected the JVM calls [`JNI_OnUnload`] and then unmaps the copy. Before that
+//! happens every thread running the copy's code (the tokio runtime) is stopped; if one cannot be
+//! stopped in time the copy is pinned in memory instead (`RTLD_NODELETE`), so no thread is ever
+//! left running code that is gone.
 
+use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -342,4 +349,33 @@ pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_close<'local>(
         release(handle);
         Ok(())
     })
+}
+
+/// The JVM unloads this copy of the library (its class loader was collected): stop its threads
+/// first. Never panics and never calls into the JVM.
+#[no_mangle]
+pub extern "system" fn JNI_OnUnload(_vm: *mut jni::sys::JavaVM, _reserved: *mut c_void) {
+    let stopped = catch_unwind(crate::provider::unload).unwrap_or(false);
+    if !stopped {
+        pin_library();
+    }
+}
+
+/// Keeps this library mapped for the life of the process, for when a thread running its code
+/// could not be stopped: the JVM's dlclose then leaves it in place.
+fn pin_library() {
+    let anchor = pin_library as *const c_void;
+    // SAFETY: dladdr only reads the loader's tables for an address of this library; the path it
+    // returns stays valid while the library is mapped, which it is during this call.
+    unsafe {
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        if libc::dladdr(anchor, &mut info) != 0 && !info.dli_fname.is_null() {
+            // A second reference with RTLD_NODELETE: the object is never unmapped.
+            libc::dlopen(
+                info.dli_fname,
+                libc::RTLD_NOW | libc::RTLD_NOLOAD | libc::RTLD_NODELETE,
+            );
+        }
+    }
+    tracing::warn!("a runtime thread did not stop in time: this copy of the library stays loaded");
 }

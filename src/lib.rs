@@ -11,6 +11,7 @@ pub mod clock;
 pub mod error;
 pub mod jni;
 pub mod logging;
+pub mod os_thread;
 pub mod provider;
 pub mod runtime;
 pub mod settings;

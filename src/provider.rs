@@ -1,7 +1,7 @@
 //! The library's front door: a provider is validated settings plus its entry in the session cache.
 //! The JNI layer is one client of this module; a command-line tool can be another.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::cache::{CacheOptions, Entry, Handout, SessionCache, SessionSpec, Timing};
@@ -10,23 +10,37 @@ use crate::error::Result;
 use crate::settings::{self, FailureMode, RawSettings, Settings};
 use crate::sts::StsFetcher;
 
-/// The process-wide cache that all providers of this process share.
-static GLOBAL: LazyLock<Arc<SessionCache>> = LazyLock::new(|| {
-    crate::logging::init();
-    Arc::new(SessionCache::new(
-        Arc::new(StsFetcher::new()),
-        Arc::new(SystemClock),
-        crate::runtime::handle(),
-        CacheOptions::default(),
-    ))
-});
+/// The process-wide cache that all providers of this process share, made on first use and
+/// dropped by [`unload`].
+static GLOBAL: Mutex<Option<Arc<SessionCache>>> = Mutex::new(None);
 
 /// How much longer than one STS call (rolebridge.sts.timeout) a caller may wait: the call's own
 /// bound covers its retries; this covers handing the result over.
 const WAIT_SLACK: Duration = Duration::from_secs(2);
 
 pub fn global_cache() -> Arc<SessionCache> {
-    GLOBAL.clone()
+    GLOBAL
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(|| {
+            crate::logging::init();
+            Arc::new(SessionCache::new(
+                Arc::new(StsFetcher::new()),
+                Arc::new(SystemClock),
+                Arc::new(crate::runtime::LibraryRuntime),
+                CacheOptions::default(),
+            ))
+        })
+        .clone()
+}
+
+/// Ends everything this copy of the library runs, before the JVM unmaps it (the class loader that
+/// loaded it was collected, so no provider of it can be used again): drops the process-wide cache,
+/// its sessions and STS clients, and stops the runtime's threads. Returns false if a runtime
+/// thread may still be running (see [`crate::runtime::shutdown`]).
+pub fn unload() -> bool {
+    let cache = GLOBAL.lock().unwrap_or_else(|p| p.into_inner()).take();
+    crate::runtime::shutdown(Box::new(cache))
 }
 
 pub struct Provider {

@@ -1,6 +1,9 @@
 """deploy/emr/bootstrap-rolebridge.sh against the real release jar, with the AWS CLI replaced by
 a stand-in that serves s3:// URIs from a local folder, and every installed path under a temporary
-root."""
+root. Every case runs under dash, busybox sh and bash: the script is plain POSIX sh, so that it
+runs the same under Amazon Linux 2's bash 4.2 (not on our registries), Amazon Linux 2023's bash 5
+and any sh. Its self-check runs the node's java on the jar: this machine's, an aarch64 JVM under
+qemu-user for a Graviton node, or none (the dynamic linker then checks the library)."""
 
 import hashlib
 import os
@@ -11,19 +14,25 @@ from pathlib import Path
 
 import pytest
 
+from elfpatch import require_glibc
+
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "emr" / "bootstrap-rolebridge.sh"
 AUXLIB = "usr/share/aws/emr/emrfs/auxlib"
+SHELLS = {"dash": ["dash"], "busybox-sh": ["busybox", "sh"], "bash": ["bash"]}
+# What the script (and the aws stand-in) runs, for a node whose PATH has these and no java.
+TOOLS = ["uname", "mktemp", "rm", "sha256sum", "grep", "tr", "unzip", "sed", "ldd", "chmod", "id",
+         "mkdir", "install", "mv", "cat", "env", "cp"]
 
 
-@pytest.fixture
-def node(tmp_path):
-    """A fake node: a bin dir with an `aws` stand-in, a fake S3, and an install root."""
+@pytest.fixture(params=sorted(SHELLS))
+def node(request, tmp_path):
+    """A fake node: a bin dir with an `aws` stand-in, a fake S3, an install root, and the shell."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     s3 = tmp_path / "s3"
     s3.mkdir()
     (bin_dir / "aws").write_text(
-        "#!/usr/bin/env bash\n"
+        "#!/bin/sh\n"
         "# stand-in for: aws s3 cp [--only-show-errors] s3://BUCKET/KEY DEST\n"
         '[ "$1 $2" = "s3 cp" ] || { echo "unexpected aws call: $*" >&2; exit 2; }\n'
         'shift 2; [ "$1" = --only-show-errors ] && shift\n'
@@ -35,7 +44,10 @@ def node(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", ROLEBRIDGE_INSTALL_ROOT=str(root))
-    return {"bin": bin_dir, "s3": s3, "root": root, "env": env}
+    for name in ("JAVA_HOME", "ROLEBRIDGE_JAVA", "ROLEBRIDGE_EXTRA_DIRS", "JAVA_TOOL_OPTIONS"):
+        env.pop(name, None)
+    shell = SHELLS[request.param]
+    return {"bin": bin_dir, "s3": s3, "root": root, "env": env, "shell": [shutil.which(shell[0])] + shell[1:]}
 
 
 def publish(node, jar, name="rolebridge-0.1.0.jar", sidecar=True):
@@ -50,11 +62,50 @@ def publish(node, jar, name="rolebridge-0.1.0.jar", sidecar=True):
 
 
 def run(node, *args):
-    return subprocess.run(["bash", str(SCRIPT), *args], env=node["env"], capture_output=True, text=True)
+    return subprocess.run(node["shell"] + [str(SCRIPT), *args], env=node["env"], capture_output=True, text=True)
 
 
 def installed(node, name="rolebridge-0.1.0.jar"):
     return node["root"] / AUXLIB / name
+
+
+def on_arch(node, arch):
+    """Makes `uname -m` say `arch` on this node."""
+    (node["bin"] / "uname").write_text(f'#!/bin/sh\n[ "$1" = -m ] && echo {arch} || exec /bin/uname "$@"\n')
+    (node["bin"] / "uname").chmod(0o755)
+
+
+def without_java(node):
+    """A PATH with only the tools the script needs: no java anywhere (nor under the root)."""
+    tools = node["bin"]
+    for tool in TOOLS:
+        found = shutil.which(tool)
+        assert found, tool
+        (tools / tool).symlink_to(found)
+    node["env"]["PATH"] = str(tools)
+
+
+def repacked(release_jar, tmp_path, replace=None, drop=()):
+    """A copy of the release jar with some entries replaced ({name: bytes}) or left out."""
+    out = tmp_path / "repacked" / "rolebridge-0.1.0.jar"
+    out.parent.mkdir(exist_ok=True)
+    replace = replace or {}
+    with zipfile.ZipFile(release_jar) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            if item.filename in drop:
+                continue
+            dst.writestr(item, replace.get(item.filename, src.read(item)))
+    return out
+
+
+def needing_glibc_2_99(release_jar, tmp_path):
+    """The release jar, but its x86_64 library needs GLIBC_2.99: what a library built against a
+    newer glibc than the node's looks like to the node (as 2.34 did to Amazon Linux 2's 2.26)."""
+    so = tmp_path / "librolebridge.so"
+    with zipfile.ZipFile(release_jar) as z:
+        so.write_bytes(z.read("native/linux-x86_64/librolebridge.so"))
+    require_glibc(so, tmp_path / "patched.so")
+    return repacked(release_jar, tmp_path, {"native/linux-x86_64/librolebridge.so": (tmp_path / "patched.so").read_bytes()})
 
 
 def test_installs_the_release_jar_into_auxlib_and_extra_dirs(node, release_jar):
@@ -66,7 +117,19 @@ def test_installs_the_release_jar_into_auxlib_and_extra_dirs(node, release_jar):
         f = node["root"] / d / "rolebridge-0.1.0.jar"
         assert f.read_bytes() == Path(release_jar).read_bytes(), d
         assert oct(f.stat().st_mode & 0o777) == "0o644"
+        assert not (node["root"] / d / ".rolebridge-0.1.0.jar.tmp").exists()
     assert "installed rolebridge-0.1.0.jar" in r.stdout
+    assert "self-check with" in r.stdout and "platform linux-x86_64" in r.stdout, r.stdout
+    assert "native library" in r.stdout and "loaded from jar:/native/linux-x86_64/librolebridge.so" in r.stdout
+
+
+def test_the_documented_call_without_extra_dirs(node, release_jar):
+    """The documented call leaves ROLEBRIDGE_EXTRA_DIRS unset: an empty list must not trip `set -u`
+    (the array expansion that bash before 4.4, Amazon Linux 2's, rejects)."""
+    r = run(node, publish(node, release_jar))
+    assert r.returncode == 0, r.stderr
+    assert installed(node).is_file()
+    assert sorted(p.name for p in node["root"].rglob("*.jar")) == ["rolebridge-0.1.0.jar"]
 
 
 def test_an_explicit_checksum_needs_no_sidecar(node, release_jar):
@@ -85,6 +148,13 @@ def test_a_checksum_mismatch_fails_and_installs_nothing(node, release_jar):
     assert not installed(node).exists()
 
 
+def test_a_malformed_checksum_is_named(node, release_jar):
+    r = run(node, publish(node, release_jar, sidecar=False), "not-hex")
+    assert r.returncode != 0
+    assert "is not a SHA-256" in r.stderr and "not-hex" in r.stderr
+    assert not installed(node).exists()
+
+
 def test_a_missing_jar_fails_loudly(node):
     r = run(node, "s3://artifacts/rolebridge/rolebridge-9.9.9.jar", "a" * 64)
     assert r.returncode != 0
@@ -100,25 +170,84 @@ def test_a_missing_sidecar_checksum_fails_loudly(node, release_jar):
 
 
 def test_a_jar_without_the_native_library_is_refused(node, release_jar, tmp_path):
-    stripped = tmp_path / "rolebridge-0.1.0.jar"
-    with zipfile.ZipFile(release_jar) as src, zipfile.ZipFile(stripped, "w") as dst:
-        for item in src.infolist():
-            if not item.filename.startswith("native/"):
-                dst.writestr(item, src.read(item))
-    uri = publish(node, stripped)
-    r = run(node, uri)
+    stripped = repacked(release_jar, tmp_path, drop=("native/linux-x86_64/librolebridge.so",))
+    r = run(node, publish(node, stripped))
     assert r.returncode != 0
     assert "native/linux-x86_64/librolebridge.so" in r.stderr
     assert not installed(node).exists()
 
 
-def test_a_node_of_another_architecture_is_refused(node, release_jar):
-    (node["bin"] / "uname").write_text('#!/bin/sh\n[ "$1" = -m ] && echo aarch64 || exec /bin/uname "$@"\n')
-    (node["bin"] / "uname").chmod(0o755)
-    uri = publish(node, release_jar)
-    r = run(node, uri)
+def test_a_graviton_node_runs_the_self_check_with_its_aarch64_java(node, release_jar):
+    """An aarch64 node: `uname -m` says aarch64 and the node's java is an aarch64 JVM (under
+    qemu-user here), which loads native/linux-aarch64 from the jar."""
+    on_arch(node, "aarch64")
+    node["env"]["ROLEBRIDGE_JAVA"] = os.environ["ROLEBRIDGE_TEST_AARCH64_JAVA"]
+    r = run(node, publish(node, release_jar))
+    assert r.returncode == 0, r.stderr
+    assert "platform linux-aarch64" in r.stdout, r.stdout
+    assert "loaded from jar:/native/linux-aarch64/librolebridge.so" in r.stdout, r.stdout
+    assert installed(node).is_file()
+
+
+def test_a_graviton_node_refuses_a_jar_without_the_aarch64_library(node, release_jar, tmp_path):
+    on_arch(node, "aarch64")
+    jar = repacked(release_jar, tmp_path, drop=("native/linux-aarch64/librolebridge.so",))
+    r = run(node, publish(node, jar))
     assert r.returncode != 0
-    assert "aarch64" in r.stderr and "rolebridge.native.path" in r.stderr
+    assert "native/linux-aarch64/librolebridge.so" in r.stderr
+    assert not installed(node).exists()
+
+
+def test_a_node_of_another_architecture_is_refused(node, release_jar):
+    on_arch(node, "s390x")
+    r = run(node, publish(node, release_jar))
+    assert r.returncode != 0
+    assert "s390x" in r.stderr and "linux-x86_64 and" in r.stderr and "linux-aarch64" in r.stderr
+    assert not installed(node).exists()
+
+
+def test_a_library_the_node_cannot_load_stops_the_bootstrap(node, release_jar, tmp_path):
+    """A library that needs a newer glibc than the node has: the self-check's message, with the
+    missing version, stops the bootstrap, and nothing is installed."""
+    r = run(node, publish(node, needing_glibc_2_99(release_jar, tmp_path)))
+    assert r.returncode != 0
+    assert "self-check" in r.stderr and "failed on this node" in r.stderr
+    assert "GLIBC_2.99" in r.stderr and "not found" in r.stderr, r.stderr
+    assert "glibc 2.17 or later" in r.stderr, "the shim names the cause: " + r.stderr
+    assert not installed(node).exists()
+
+
+def test_a_noexec_temporary_directory_stops_the_bootstrap(node, release_jar, tmp_path):
+    """Hardened images mount /tmp noexec; the JVM's temporary directory is where the library is
+    extracted to, so the node cannot run the provider there."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a noexec tmpfs needs root")
+    noexec = tmp_path / "noexec"
+    noexec.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "noexec,size=32m", "tmpfs", str(noexec)], check=True)
+    try:
+        node["env"]["JAVA_TOOL_OPTIONS"] = f"-Djava.io.tmpdir={noexec}"
+        r = run(node, publish(node, release_jar))
+        assert r.returncode != 0
+        assert "noexec" in r.stderr and str(noexec) in r.stderr, r.stderr
+        assert not installed(node).exists()
+    finally:
+        subprocess.run(["umount", str(noexec)], check=True)
+
+
+def test_without_java_the_dynamic_linker_checks_the_library(node, release_jar):
+    without_java(node)
+    r = run(node, publish(node, release_jar))
+    assert r.returncode == 0, r.stderr
+    assert "no java on this node yet" in r.stdout and "ldd" in r.stdout, r.stdout
+    assert installed(node).is_file()
+
+
+def test_without_java_a_library_the_node_cannot_load_stops_the_bootstrap(node, release_jar, tmp_path):
+    without_java(node)
+    r = run(node, publish(node, needing_glibc_2_99(release_jar, tmp_path)))
+    assert r.returncode != 0
+    assert "cannot be loaded on this node" in r.stderr and "GLIBC_2.99" in r.stderr, r.stderr
     assert not installed(node).exists()
 
 

@@ -38,7 +38,10 @@ class PackagingIT {
   void jarHoldsJava8ShimClassesAndTheNativeLibraryOnly() throws Exception {
     int classes = 0;
     try (JarFile jf = new JarFile(jar)) {
-      assertNotNull(jf.getEntry("native/linux-x86_64/librolebridge.so"));
+      assertEquals(62, elfMachine(jf, "native/linux-x86_64/librolebridge.so"), "EM_X86_64");
+      assertEquals(183, elfMachine(jf, "native/linux-aarch64/librolebridge.so"), "EM_AARCH64");
+      assertEquals("linux-x86_64 linux-aarch64",
+          jf.getManifest().getMainAttributes().getValue("Rolebridge-Native-Platforms"));
       Enumeration<JarEntry> entries = jf.entries();
       while (entries.hasMoreElements()) {
         JarEntry e = entries.nextElement();
@@ -59,6 +62,19 @@ class PackagingIT {
           jf.getManifest().getMainAttributes().getValue("Implementation-Version"));
     }
     assertTrue(classes >= 10, "shim classes: " + classes);
+  }
+
+  /** The machine field (e_machine) of the ELF header of a library in the jar. */
+  private static int elfMachine(JarFile jf, String entry) throws Exception {
+    JarEntry e = jf.getJarEntry(entry);
+    assertNotNull(e, entry);
+    try (DataInputStream in = new DataInputStream(jf.getInputStream(e))) {
+      byte[] header = new byte[20];
+      in.readFully(header);
+      assertEquals(0x7f, header[0]);
+      assertEquals('E', header[1]);
+      return (header[18] & 0xff) | (header[19] & 0xff) << 8;
+    }
   }
 
   @Test

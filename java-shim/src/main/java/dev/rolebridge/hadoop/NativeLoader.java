@@ -160,6 +160,21 @@ final class NativeLoader {
     }
   }
 
+  /** What the dynamic linker's message for a library that would not load usually means, and the fix. */
+  static String likelyCause(String message) {
+    String m = message == null ? "" : message;
+    if (m.contains("GLIBC_") && m.contains("not found")) {
+      return "this node's C library (glibc) is older than the library needs; the libraries in the"
+          + " release jar need glibc 2.17 or later (Amazon Linux 2 has 2.26): use the release jar's"
+          + " library, not one built on a newer system";
+    }
+    if (m.contains("wrong ELF class") || m.contains("ELF file") || m.contains("machine")) {
+      return "the library was built for another architecture than this JVM's (" + arch() + ")";
+    }
+    return "the usual cause is a directory mounted noexec: point -D" + RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY
+        + " at a directory that allows execution";
+  }
+
   /** The directory extracted copies go to. */
   static File tmpdir() {
     String setting = System.getProperty(RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY);
@@ -184,8 +199,7 @@ final class NativeLoader {
       System.load(tmp.getAbsolutePath());
     } catch (UnsatisfiedLinkError e) {
       throw new UnsatisfiedLinkError("cannot load the copy of the native library (" + what + ") in " + dir
-          + " (" + e.getMessage() + "); the usual cause is a directory mounted noexec: point -D"
-          + RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY + " at a directory that allows execution");
+          + " (" + e.getMessage() + "); " + likelyCause(e.getMessage()));
     } finally {
       // Once mapped, the library no longer needs its file; nothing accumulates across runs.
       if (!tmp.delete()) {

@@ -35,17 +35,29 @@ final class ProviderCore<T> implements Closeable {
     T convert(NativeSession session);
   }
 
-  /** Clears current credentials at their ask-again time; one daemon thread, made on first use. */
+  /**
+   * Clears current credentials at their ask-again time: one daemon thread, started when a clearing
+   * is scheduled and ended {@value #EXPIRY_IDLE_SECONDS} s after the last one ran or was cancelled.
+   * So once every provider of this class loader is closed, no thread of ours is left to keep the
+   * loader (Spark's, Hive's, a notebook's) and its native library alive; and the thread has no
+   * context class loader of its own, so it pins no other loader while it runs.
+   */
   private static ScheduledThreadPoolExecutor expiry;
+  static final int EXPIRY_IDLE_SECONDS = 5;
 
   private static synchronized ScheduledThreadPoolExecutor expiry() {
     if (expiry == null) {
       ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "rolebridge-expiry");
         t.setDaemon(true);
+        t.setContextClassLoader(null);
         return t;
       });
       e.setRemoveOnCancelPolicy(true);
+      // The last worker of a ThreadPoolExecutor times out only while its queue is empty, so the
+      // thread lives exactly as long as some clearing is pending (plus the idle time).
+      e.setKeepAliveTime(EXPIRY_IDLE_SECONDS, TimeUnit.SECONDS);
+      e.allowCoreThreadTimeOut(true);
       expiry = e;
     }
     return expiry;

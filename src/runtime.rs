@@ -166,3 +166,72 @@ pub fn shutdown(leftovers: Box<dyn Any + Send>) -> bool {
         None => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::sync::Arc;
+
+    /// The library's threads (the owner and tokio's) running in this process.
+    fn library_threads() -> Vec<String> {
+        thread_names()
+            .into_iter()
+            .filter(|n| n == "rolebridge-rt" || n == "rolebridge-sts")
+            .collect()
+    }
+
+    /// Names of this process's threads, as Linux keeps them (tokio's and ours alike).
+    fn thread_names() -> Vec<String> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|n| n.trim().to_owned())
+            .collect()
+    }
+
+    /// Records, when dropped, the name of the thread that dropped it.
+    struct Leftovers(mpsc::Sender<String>);
+
+    impl Drop for Leftovers {
+        fn drop(&mut self) {
+            let name = std::fs::read_to_string("/proc/thread-self/comm").unwrap_or_default();
+            let _ = self.0.send(name.trim().to_owned());
+        }
+    }
+
+    // One test: the runtime is the process's, and shutdown ends it for good.
+    #[test]
+    fn tasks_run_on_the_runtime_and_shutdown_ends_every_thread() {
+        let (tx, rx) = mpsc::channel();
+        LibraryRuntime.spawn(Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let _ = tx.send(std::thread::current().name().map(str::to_owned));
+        }));
+        let ran_on = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(ran_on.as_deref(), Some("rolebridge-sts"));
+        let names = library_threads();
+        assert!(names.iter().any(|n| n == "rolebridge-rt"), "{names:?}");
+        assert!(names.iter().any(|n| n == "rolebridge-sts"), "{names:?}");
+
+        let (dropped_tx, dropped_rx) = mpsc::channel();
+        assert!(shutdown(Box::new(Leftovers(dropped_tx))));
+        let dropped_on = dropped_rx.recv_timeout(Duration::from_secs(1)).unwrap();
+        assert_eq!(dropped_on, "rolebridge-rt", "dropped on the owner thread");
+        let names = library_threads();
+        assert!(
+            names.is_empty(),
+            "every thread of the runtime has ended: {names:?}"
+        );
+
+        // After shutdown a task is dropped, not run, and no thread starts again.
+        let ran = Arc::new(Mutex::new(false));
+        let flag = ran.clone();
+        LibraryRuntime.spawn(Box::pin(async move {
+            *flag.lock().unwrap() = true;
+        }));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!*ran.lock().unwrap());
+        assert!(library_threads().is_empty());
+    }
+}

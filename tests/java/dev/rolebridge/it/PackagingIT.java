@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rolebridge.probe.ClassLoaderProbe;
 import java.io.DataInputStream;
 import java.io.File;
 import java.nio.file.Files;
@@ -128,7 +129,7 @@ class PackagingIT {
 
   private String probe(File tmpdir, String... props) throws Exception {
     List<String> cmd = new ArrayList<String>(Arrays.asList(java,
-        "-cp", System.getProperty("rolebridge.test.classes"),
+        "-cp", System.getProperty("rolebridge.test.probes"),
         "-Drolebridge.native.tmpdir=" + tmpdir, "-Dlog4j.configuration=log4j.properties"));
     cmd.addAll(Arrays.asList(props));
     cmd.addAll(Arrays.asList(ClassLoaderProbe.class.getName(), jar.getPath(),

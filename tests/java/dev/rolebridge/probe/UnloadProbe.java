@@ -3,7 +3,6 @@ package dev.rolebridge.probe;
 import java.io.File;
 import java.io.IOException;
 import java.lang.ref.WeakReference;
-import java.lang.reflect.Method;
 import java.net.URI;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -37,12 +36,7 @@ public final class UnloadProbe {
 
   public static void main(String[] args) throws Exception {
     URL jar = new File(args[0]).toURI().toURL();
-    List<URL> platform = new ArrayList<URL>();
-    for (String p : args[1].split(File.pathSeparator)) {
-      platform.add(new File(p).toURI().toURL());
-    }
-    // The platform (Java 9+) or extension (Java 8) loader: the JDK's modules, nothing of the class path.
-    ClassLoader shared = new URLClassLoader(platform.toArray(new URL[0]), ClassLoader.getSystemClassLoader().getParent());
+    ClassLoader shared = Loaders.platform(args[1]);
     // Hosts log in to Hadoop before they make a credentials provider (FileSystem.get's cache key,
     // S3AFileSystem.initialize and EMRFS all call getCurrentUser() first). A first login made under
     // the provider's constructor would pin its loader: JAAS's LoginContext, which Hadoop keeps for
@@ -78,21 +72,14 @@ public final class UnloadProbe {
   private static WeakReference<ClassLoader> useAndDrop(URL jar, ClassLoader shared, String[] args, String session,
       ExecutorService callers, String[] key) throws Exception {
     URLClassLoader loader = new URLClassLoader(new URL[] {jar}, shared);
-    Class<?> confClass = shared.loadClass("org.apache.hadoop.conf.Configuration");
-    Object conf = confClass.getConstructor().newInstance();
-    Method set = confClass.getMethod("set", String.class, String.class);
-    set.invoke(conf, "rolebridge.sts.endpoint", args[2]);
-    set.invoke(conf, "rolebridge.sts.region", "us-east-1");
-    set.invoke(conf, "rolebridge.role.arn", args[3]);
-    set.invoke(conf, "rolebridge.external.id", args[4]);
-    set.invoke(conf, "rolebridge.session.name", session);
+    Object conf = Loaders.conf(shared, args[2], args[3], args[4], session);
     Class<?> providerClass = loader.loadClass("dev.rolebridge.hadoop.RoleBridgeCredentialsProvider");
     if (providerClass.getClassLoader() != loader) {
       throw new IllegalStateException("the provider class must come from the new loader");
     }
     final List<Object> providers = new ArrayList<Object>();
     for (int p = 0; p < 2; p++) {
-      providers.add(providerClass.getConstructor(URI.class, confClass)
+      providers.add(providerClass.getConstructor(URI.class, conf.getClass())
           .newInstance(URI.create("s3a://" + args[5]), conf));
     }
     List<Future<String>> calls = new ArrayList<Future<String>>();

@@ -1,12 +1,9 @@
-package dev.rolebridge.it;
+package dev.rolebridge.probe;
 
 import java.io.File;
-import java.lang.reflect.Method;
 import java.net.URI;
 import java.net.URL;
 import java.net.URLClassLoader;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Run in a JVM of its own by PackagingIT, as Spark, Hive or Hadoop 3.4's provider isolation would:
@@ -22,26 +19,15 @@ public final class ClassLoaderProbe {
 
   public static void main(String[] args) throws Exception {
     URL jar = new File(args[0]).toURI().toURL();
-    List<URL> platform = new ArrayList<URL>();
-    for (String p : args[1].split(File.pathSeparator)) {
-      platform.add(new File(p).toURI().toURL());
-    }
-    ClassLoader shared = new URLClassLoader(platform.toArray(new URL[0]), ClassLoader.getPlatformClassLoader());
-    Class<?> confClass = shared.loadClass("org.apache.hadoop.conf.Configuration");
+    ClassLoader shared = Loaders.platform(args[1]);
     for (int i = 0; i < 2; i++) {
       URLClassLoader isolated = new URLClassLoader(new URL[] {jar}, shared);
-      Object conf = confClass.getConstructor().newInstance();
-      Method set = confClass.getMethod("set", String.class, String.class);
-      set.invoke(conf, "rolebridge.sts.endpoint", args[2]);
-      set.invoke(conf, "rolebridge.sts.region", "us-east-1");
-      set.invoke(conf, "rolebridge.role.arn", args[3]);
-      set.invoke(conf, "rolebridge.external.id", args[4]);
-      set.invoke(conf, "rolebridge.session.name", "it-class-loader");
+      Object conf = Loaders.conf(shared, args[2], args[3], args[4], "it-class-loader");
       Class<?> provider = isolated.loadClass("dev.rolebridge.hadoop.RoleBridgeCredentialsProvider");
       if (provider.getClassLoader() != isolated) {
         throw new IllegalStateException("provider class not from the isolated loader");
       }
-      Object p = provider.getConstructor(URI.class, confClass).newInstance(URI.create("s3a://" + args[5]), conf);
+      Object p = provider.getConstructor(URI.class, conf.getClass()).newInstance(URI.create("s3a://" + args[5]), conf);
       Object creds = provider.getMethod("getCredentials").invoke(p);
       Object key = creds.getClass().getMethod("getAWSAccessKeyId").invoke(creds);
       Object from = isolated.loadClass("dev.rolebridge.hadoop.Main").getMethod("nativeLibraryLocation").invoke(null);

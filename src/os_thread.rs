@@ -4,9 +4,10 @@
 //! calls it. When that thread is a JVM thread (the first one to make a provider), glibc then
 //! refuses to unmap this library until that thread ends, which for a JVM's main or executor thread
 //! is never: every class loader that loaded the jar would leave its copy of the library behind.
-//! Starting the one thread the library owns directly leaves nothing on the caller's thread; the
-//! threads that thread starts in turn (tokio's) may use `std::thread`, since they end before the
-//! library is unloaded. This is the only `unsafe` outside the JNI glue.
+//! A short-lived thread started this way, and joined at once, starts the runtime's thread with
+//! `std::thread` instead, so the destructor lands on a thread that has already ended; threads that
+//! end before the library is unloaded (the runtime's, tokio's blocking thread) may use
+//! `std::thread` freely. This is the only `unsafe` outside the JNI glue.
 
 use std::ffi::{c_void, CStr};
 use std::io;

@@ -1,27 +1,31 @@
-//! The tokio runtime that STS calls run on, owned by one thread of the library's own.
+//! The tokio runtime that STS calls run on, driven by one thread of the library's own.
 //!
-//! Threads of the JVM never touch tokio: they hand futures to the owner thread (`rolebridge-rt`)
-//! through a queue guarded by a plain mutex, and the owner thread spawns them on the runtime it
-//! built. This matters when the class loader that loaded this copy of the library is collected
-//! and the JVM unloads the copy: tokio keeps per-thread state with destructors (its runtime
-//! context, its parker), and glibc does not unmap a library while a live thread has a destructor
-//! registered in it. A JVM thread that had spawned a task, or built the runtime, would keep the
-//! copy mapped for as long as that thread lives. [`shutdown`], called when the library is unloaded,
-//! ends every thread of the library before the JVM unmaps it.
+//! Threads of the JVM never touch tokio: they put futures into a queue guarded by a plain mutex
+//! and wake the runtime's thread (`rolebridge-sts`) by writing a byte to a socket it waits on;
+//! that thread spawns the futures on the runtime it drives. This matters when the class loader that
+//! loaded this copy of the library is collected and the JVM unloads the copy: tokio keeps
+//! per-thread state with destructors (its runtime context, which even waking a tokio task reads,
+//! and its parker), and glibc does not unmap a library while a live thread has a destructor
+//! registered in it. A JVM thread that had spawned or woken a task, or built the runtime, would keep
+//! the copy mapped for as long as that thread lives. [`shutdown`], called when the library is
+//! unloaded, ends every thread of the library before the JVM unmaps it.
 //!
-//! Threads: the owner (blocked on the queue but for handing tasks over), one tokio worker
-//! (`rolebridge-sts`) and at most one thread for blocking work (DNS lookups), which ends after 10 s
-//! idle. None of them calls into the JVM, so nothing has to attach to it.
+//! Threads: the runtime's own (a current-thread runtime: it runs every STS call) and at most one for
+//! blocking work (DNS lookups), which ends after 10 s idle. Neither calls into the JVM, so nothing
+//! has to attach to it.
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::io::{ErrorKind, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio::runtime::{Builder, Handle};
 
 use crate::cache::BoxFuture;
-use crate::os_thread::{self, OsThread};
+use crate::os_thread;
 
 /// Runs futures to completion somewhere: the library's runtime, or a test's own.
 pub trait Spawn: Send + Sync + 'static {
@@ -40,22 +44,37 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 #[derive(Default)]
 struct Inbox {
     tasks: VecDeque<BoxFuture<()>>,
-    owner: Option<OsThread>,
-    /// Set by [`shutdown`]: what the owner thread drops before it stops the runtime.
+    /// The runtime's thread, and the socket that wakes it; both exist from the first task on.
+    thread: Option<JoinHandle<()>>,
+    wake: Option<UnixStream>,
+    /// Set by [`shutdown`]: what the runtime's thread drops before it stops the runtime.
     stop: Option<Box<dyn Any + Send>>,
     shut_down: bool,
-    /// Whether every thread of the runtime had ended when the owner thread stopped.
+    /// Whether every thread of the runtime had ended when the runtime's thread stopped.
     stopped_cleanly: bool,
 }
 
+impl Inbox {
+    /// Wakes the runtime's thread. A byte already waiting wakes it as well, so a full socket
+    /// buffer (`WouldBlock`) is as good as a write.
+    fn wake(&self) {
+        if let Some(mut socket) = self.wake.as_ref() {
+            match socket.write(&[1]) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => tracing::error!("rolebridge: cannot wake its runtime: {e}"),
+            }
+        }
+    }
+}
+
 static INBOX: Mutex<Option<Inbox>> = Mutex::new(None);
-static WAKE: Condvar = Condvar::new();
 
 fn inbox() -> MutexGuard<'static, Option<Inbox>> {
     INBOX.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The library's runtime. The owner thread and the runtime start with the first task.
+/// The library's runtime. Its thread and the runtime start with the first task.
 pub struct LibraryRuntime;
 
 impl Spawn for LibraryRuntime {
@@ -65,9 +84,12 @@ impl Spawn for LibraryRuntime {
         if inbox.shut_down {
             return; // unloading: dropping the task completes it with an error
         }
-        if inbox.owner.is_none() {
-            match os_thread::spawn(c"rolebridge-rt", Box::new(own_runtime)) {
-                Ok(thread) => inbox.owner = Some(thread),
+        if inbox.thread.is_none() {
+            match start() {
+                Ok((thread, wake)) => {
+                    inbox.thread = Some(thread);
+                    inbox.wake = Some(wake);
+                }
                 Err(e) => {
                     tracing::error!("rolebridge: cannot start its runtime thread: {e}");
                     return;
@@ -75,96 +97,110 @@ impl Spawn for LibraryRuntime {
             }
         }
         inbox.tasks.push_back(task);
-        WAKE.notify_all();
+        inbox.wake();
     }
 }
 
-/// The owner thread: builds the runtime, spawns what it is handed, and at [`shutdown`] drops what
-/// it is given there and stops the runtime.
-fn own_runtime() {
-    let runtime = Builder::new_multi_thread()
-        .worker_threads(1)
+/// Starts the runtime's thread; returns it and the socket that wakes it. `std::thread::spawn`
+/// leaves a thread-local destructor on the thread that calls it, so a short-lived thread of our
+/// own, started without std and joined at once, calls it (see [`crate::os_thread`]).
+fn start() -> std::io::Result<(JoinHandle<()>, UnixStream)> {
+    let (wake, woken) = UnixStream::pair()?;
+    wake.set_nonblocking(true)?;
+    woken.set_nonblocking(true)?;
+    let started = Arc::new(Mutex::new(None));
+    let slot = started.clone();
+    let launcher = os_thread::spawn(
+        c"rolebridge-init",
+        Box::new(move || {
+            let thread = std::thread::Builder::new()
+                .name("rolebridge-sts".into())
+                .spawn(move || run(woken));
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread);
+        }),
+    )?;
+    launcher.join();
+    let thread = started.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let thread =
+        thread.unwrap_or_else(|| Err(std::io::Error::other("its launcher ended early")))?;
+    Ok((thread, wake))
+}
+
+/// The runtime's thread: builds a current-thread runtime and drives it, spawning what it is
+/// handed, until [`shutdown`]; then drops what it was given there and stops the runtime.
+fn run(woken: UnixStream) {
+    let runtime = Builder::new_current_thread()
         .max_blocking_threads(1)
         .thread_keep_alive(Duration::from_secs(10))
         .thread_name("rolebridge-sts")
         .enable_all()
         .build();
     let runtime = match runtime {
-        Ok(rt) => Some(rt),
+        Ok(rt) => rt,
         Err(e) => {
             tracing::error!("rolebridge: could not start its tokio runtime: {e}");
-            None // tasks are dropped, which completes each with an error
-        }
-    };
-    loop {
-        let mut guard = inbox();
-        let (tasks, stop) = loop {
-            let inbox = guard
-                .as_mut()
-                .expect("the inbox exists while its owner runs");
-            if !inbox.tasks.is_empty() || inbox.stop.is_some() {
-                break (std::mem::take(&mut inbox.tasks), inbox.stop.take());
-            }
-            guard = WAKE.wait(guard).unwrap_or_else(|p| p.into_inner());
-        };
-        drop(guard);
-        for task in tasks {
-            if let Some(rt) = &runtime {
-                rt.spawn(task);
-            }
-        }
-        if let Some(leftovers) = stop {
-            let stopped_cleanly = match runtime {
-                Some(rt) => {
-                    {
-                        let _in_runtime = rt.enter();
-                        drop(leftovers);
-                    }
-                    let started = Instant::now();
-                    // Returns before the wait is over only once every thread has ended.
-                    rt.shutdown_timeout(SHUTDOWN_WAIT);
-                    started.elapsed() < SHUTDOWN_WAIT
-                }
-                None => {
-                    drop(leftovers);
-                    true
-                }
-            };
-            if let Some(inbox) = inbox().as_mut() {
-                inbox.stopped_cleanly = stopped_cleanly;
-            }
+            // Queued and later tasks are dropped, which completes each with an error.
             return;
         }
+    };
+    let leftovers = runtime.block_on(async move {
+        let woken = match tokio::net::UnixStream::from_std(woken) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("rolebridge: cannot wait for work: {e}");
+                return None;
+            }
+        };
+        let mut bytes = [0u8; 64];
+        loop {
+            let (tasks, stop) = match inbox().as_mut() {
+                Some(inbox) => (std::mem::take(&mut inbox.tasks), inbox.stop.take()),
+                None => (VecDeque::new(), None),
+            };
+            for task in tasks {
+                drop(tokio::spawn(task));
+            }
+            if stop.is_some() {
+                return stop;
+            }
+            if woken.readable().await.is_err() {
+                return None;
+            }
+            while matches!(woken.try_read(&mut bytes), Ok(n) if n > 0) {}
+        }
+    });
+    {
+        let _in_runtime = runtime.enter();
+        drop(leftovers);
+    }
+    let started = Instant::now();
+    // Returns before the wait is over only once every thread has ended.
+    runtime.shutdown_timeout(SHUTDOWN_WAIT);
+    let stopped_cleanly = started.elapsed() < SHUTDOWN_WAIT;
+    if let Some(inbox) = inbox().as_mut() {
+        inbox.stopped_cleanly = stopped_cleanly;
     }
 }
 
-/// Ends every thread of the library: the owner thread drops `leftovers` (the process-wide cache,
-/// with its STS clients, whose destructors may use tokio) and stops the runtime, waiting up to 10 s
-/// for its threads, and this call waits for the owner thread to end. No task is run after this.
-/// Returns false if a runtime thread may still be running code of this library (a blocking DNS
-/// lookup that outlived the wait).
+/// Ends every thread of the library: the runtime's thread drops `leftovers` (the process-wide
+/// cache, with its STS clients, whose destructors may use tokio) and stops the runtime, waiting up
+/// to 10 s for its blocking thread, and this call waits for the runtime's thread to end. No task
+/// is run after this. Returns false if a thread may still be running code of this library (a
+/// blocking DNS lookup that outlived the wait).
 pub fn shutdown(leftovers: Box<dyn Any + Send>) -> bool {
-    let owner = {
-        let mut guard = inbox();
-        let inbox = guard.get_or_insert_with(Inbox::default);
-        inbox.shut_down = true;
-        let owner = inbox.owner.take();
-        if owner.is_some() {
-            inbox.stop = Some(leftovers);
-            WAKE.notify_all();
-        } else {
-            drop(guard);
-            drop(leftovers); // never used: no runtime, nothing of tokio to end
-        }
-        owner
+    let mut guard = inbox();
+    let state = guard.get_or_insert_with(Inbox::default);
+    state.shut_down = true;
+    let Some(thread) = state.thread.take() else {
+        drop(guard);
+        drop(leftovers); // never used: no runtime, nothing of tokio to end
+        return true;
     };
-    match owner {
-        Some(thread) => {
-            thread.join();
-            inbox().as_ref().is_some_and(|i| i.stopped_cleanly)
-        }
-        None => true,
-    }
+    state.stop = Some(leftovers);
+    state.wake();
+    drop(guard);
+    let joined = thread.join().is_ok();
+    joined && inbox().as_ref().is_some_and(|i| i.stopped_cleanly)
 }
 
 #[cfg(test)]
@@ -173,11 +209,11 @@ mod tests {
     use std::sync::mpsc;
     use std::sync::Arc;
 
-    /// The library's threads (the owner and tokio's) running in this process.
+    /// The library's threads (the runtime's and its blocking one) running in this process.
     fn library_threads() -> Vec<String> {
         thread_names()
             .into_iter()
-            .filter(|n| n == "rolebridge-rt" || n == "rolebridge-sts")
+            .filter(|n| n == "rolebridge-sts")
             .collect()
     }
 
@@ -190,13 +226,18 @@ mod tests {
             .collect()
     }
 
+    /// The name Linux has for the calling thread (std knows none for a thread it did not start).
+    fn this_thread() -> String {
+        let name = std::fs::read_to_string("/proc/thread-self/comm").unwrap_or_default();
+        name.trim().to_owned()
+    }
+
     /// Records, when dropped, the name of the thread that dropped it.
     struct Leftovers(mpsc::Sender<String>);
 
     impl Drop for Leftovers {
         fn drop(&mut self) {
-            let name = std::fs::read_to_string("/proc/thread-self/comm").unwrap_or_default();
-            let _ = self.0.send(name.trim().to_owned());
+            let _ = self.0.send(this_thread());
         }
     }
 
@@ -206,18 +247,30 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         LibraryRuntime.spawn(Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(10)).await;
-            let _ = tx.send(std::thread::current().name().map(str::to_owned));
+            let _ = tx.send(this_thread());
         }));
         let ran_on = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        assert_eq!(ran_on.as_deref(), Some("rolebridge-sts"));
-        let names = library_threads();
-        assert!(names.iter().any(|n| n == "rolebridge-rt"), "{names:?}");
-        assert!(names.iter().any(|n| n == "rolebridge-sts"), "{names:?}");
+        assert_eq!(ran_on, "rolebridge-sts");
+        assert_eq!(
+            library_threads(),
+            ["rolebridge-sts"],
+            "one thread runs the runtime"
+        );
 
         let (dropped_tx, dropped_rx) = mpsc::channel();
         assert!(shutdown(Box::new(Leftovers(dropped_tx))));
         let dropped_on = dropped_rx.recv_timeout(Duration::from_secs(1)).unwrap();
-        assert_eq!(dropped_on, "rolebridge-rt", "dropped on the owner thread");
+        assert_eq!(
+            dropped_on, "rolebridge-sts",
+            "dropped on the runtime's thread"
+        );
+        // A joined thread can still be listed for a moment: the kernel removes it just after.
+        for _ in 0..100 {
+            if library_threads().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let names = library_threads();
         assert!(
             names.is_empty(),

@@ -51,6 +51,8 @@ public final class UnloadProbe {
       WeakReference<ClassLoader> ref = useAndDrop(jar, shared, args, "it-unload-" + i, callers, key);
       boolean collected = await(() -> ref.get() == null, 60);
       boolean unmapped = await(() -> mappedCopies() == 0, 30);
+      // A joined thread can still be listed for a moment: the kernel removes it just after the join.
+      await(() -> nativeThreads("rolebridge-sts") == 0 && javaThreads("rolebridge-expiry") == 0, 10);
       int sts = nativeThreads("rolebridge-sts");
       int expiry = javaThreads("rolebridge-expiry");
       // The threads that ran the library's code end only now, after it is gone.

@@ -187,14 +187,15 @@ class FaultIT extends ProxiedStsTest {
 
   @Test
   void neverHandsOutCredentialsWithinAMinuteOfExpiry() throws Exception {
-    // The session STS hands out first expires in 75 s; then STS fails.
-    proxy.expireSessionsIn(75);
+    // The session STS hands out first expires in 75 s; then STS fails. Both are set before the
+    // first call: a 75 s session is already due for a refresh, which that call starts, and which
+    // must not reach STS before it fails.
+    proxy.expireSessionsIn(75).next(Fault.PASS).steady(Fault.E503);
     Configuration conf = conf("it-fault-expiry");
     conf.set("rolebridge.sts.timeout", "2s");
     RoleBridgeCredentialsProviderV2 p = new RoleBridgeCredentialsProviderV2(null, conf);
     AwsSessionCredentials first = (AwsSessionCredentials) p.resolveCredentials();
     Instant expiry = first.expirationTime().get();
-    proxy.expireSessionsIn(-1).steady(Fault.E503);
 
     int served = 0;
     int refused = 0;
@@ -219,7 +220,7 @@ class FaultIT extends ProxiedStsTest {
     assertTrue(served > 0 && refused > 0, "served " + served + ", refused " + refused);
     assertTrue(!firstRefused.isBefore(expiry.minusSeconds(61)), "refused only from a minute before expiry");
 
-    proxy.steady(Fault.PASS);
+    proxy.expireSessionsIn(-1).steady(Fault.PASS);
     long t0 = System.nanoTime();
     AwsSessionCredentials fresh = null;
     while (fresh == null && System.nanoTime() - t0 < Duration.ofSeconds(35).toNanos()) {

@@ -155,7 +155,17 @@ install_jdk() { # install_jdk NAME VERSION PLATFORM-TAG
 install_jdk 11 11.0.13.1 manylinux1_x86_64
 install_jdk 21 21.0.8.2 manylinux_2_17_x86_64
 install_jdk 21-aarch64 21.0.8.2 manylinux_2_17_aarch64
-# The aarch64 JVM's launcher: qemu-user, with the right C library (see qemu_aarch64 in lib.sh).
+# How aarch64 programs run here: qemu-user with Debian's cross C library (-L), unless the machine
+# has the arm64 C library itself (Debian's Rust route above installs it): then -L would mix the two
+# and the process spins, so plain qemu-aarch64. Decided at each run, since this script may just
+# have installed it.
+cat > "$QEMU_AARCH64" <<'SH'
+#!/bin/sh
+# Runs an aarch64 program under qemu-user (written by scripts/deps.sh).
+if [ -e /lib/ld-linux-aarch64.so.1 ]; then exec qemu-aarch64 "$@"; fi
+exec qemu-aarch64 -L /usr/aarch64-linux-gnu "$@"
+SH
+chmod +x "$QEMU_AARCH64"
 printf '#!/bin/sh\n# java for linux-aarch64 under qemu-user (written by scripts/deps.sh)\nexec %s %s "$@"\n' \
   "$QEMU_AARCH64" "$JDKS/21-aarch64/bin/java" > "$AARCH64_JAVA"
 chmod +x "$AARCH64_JAVA"

@@ -97,6 +97,6 @@ zigcargo() { # zigcargo zigbuild|test TRIPLE CARGO-ARGS...
   )
 }
 
-# How to run an aarch64 program under qemu-user: with Debian's cross C library, unless the machine
-# has the arm64 C library itself (then -L would mix the two and the process spins).
-if [ -e /lib/ld-linux-aarch64.so.1 ]; then QEMU_AARCH64="qemu-aarch64"; else QEMU_AARCH64="qemu-aarch64 -L /usr/aarch64-linux-gnu"; fi
+# Runs an aarch64 program under qemu-user (written by scripts/deps.sh; it chooses at each run
+# between Debian's cross C library and the machine's own arm64 one, see there).
+QEMU_AARCH64=$CACHE/qemu-aarch64

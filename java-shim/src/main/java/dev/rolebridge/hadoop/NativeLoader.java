@@ -168,7 +168,7 @@ final class NativeLoader {
           + " release jar need glibc 2.17 or later (Amazon Linux 2 has 2.26): use the release jar's"
           + " library, not one built on a newer system";
     }
-    if (m.contains("wrong ELF class") || m.contains("ELF file") || m.contains("machine")) {
+    if (m.contains("wrong ELF class") || m.contains("can't load") || m.contains("ELF file")) {
       return "the library was built for another architecture than this JVM's (" + arch() + ")";
     }
     return "the usual cause is a directory mounted noexec: point -D" + RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY

@@ -751,7 +751,29 @@ pub fn validate_endpoint(key: &str, value: &str) -> Result<String> {
             return Err(bad("the port must be a number from 1 to 65535"));
         }
     }
+    if scheme == "http" && !is_loopback(host) {
+        // STS answers with the role's secret key and session token: never in clear text.
+        return Err(Error::setting(
+            key,
+            format!(
+                "{} is a plain http:// endpoint on a host that is not this machine, so STS's \
+                 answer (the role's secret key and session token) would cross the network \
+                 unencrypted",
+                shown(value)
+            ),
+            "Use https:// (http:// is accepted only for loopback addresses: 127.0.0.0/8, ::1 \
+             and localhost, as in tests)",
+        ));
+    }
     Ok(format!("{scheme}://{rest}"))
+}
+
+/// Whether `host` (a DNS name or an IP address, IPv6 without brackets) is this machine's loopback.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The region named by an endpoint host of the form `sts.<region>.amazonaws.com[.cn]`
@@ -1104,6 +1126,32 @@ mod tests {
             validate_endpoint("k", "http://127.0.0.1:5000").unwrap(),
             "http://127.0.0.1:5000"
         );
+        // Plain http only to this machine: the answer carries the role's secret key and token.
+        for loopback in [
+            "http://127.0.0.1",
+            "http://127.8.9.10:80/",
+            "http://localhost:4566",
+            "HTTP://LOCALHOST",
+            "http://[::1]:5000",
+        ] {
+            validate_endpoint("k", loopback).unwrap();
+        }
+        for remote in [
+            "http://sts.eu-west-1.amazonaws.com",
+            "http://10.0.0.5:8080",
+            "http://[2001:db8::1]",
+            "http://128.0.0.1",
+            "http://localhost.example.com",
+        ] {
+            let e = validate_endpoint("fs.s3a.assumed.role.sts.endpoint", remote).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with("fs.s3a.assumed.role.sts.endpoint: ")
+                    && text.contains("unencrypted")
+                    && text.contains("Use https://"),
+                "{text}"
+            );
+        }
         validate_endpoint("k", "https://[::1]:443/").unwrap();
         for bad in [
             "ftp://x",

@@ -79,6 +79,9 @@ class BadSettingsIT {
     c.add(Arguments.of(ep, "ftp://sts.example.com", ep, "scheme must be http or https"));
     c.add(Arguments.of(ep, "http://127.0.0.1:99999", ep, "port must be a number"));
     c.add(Arguments.of(ep, "https://sts.amazonaws.com/?a=b", ep, "query"));
+    // the secret key and token come back from STS: plain http only to this machine
+    c.add(Arguments.of(ep, "http://sts.eu-west-1.amazonaws.com", ep, "would cross the network unencrypted"));
+    c.add(Arguments.of(ep, "http://10.1.2.3:8080", ep, "accepted only for loopback addresses"));
     c.add(Arguments.of("rolebridge.refresh.ahead", "30s", "rolebridge.refresh.ahead", "minimum of 60s"));
     c.add(Arguments.of("rolebridge.refresh.ahead", "2h", "rolebridge.refresh.ahead", "not shorter than the session duration"));
     c.add(Arguments.of("rolebridge.sts.timeout", "0s", "rolebridge.sts.timeout", "outside 1s to 5m"));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rolebridge.probe.ClassLoaderProbe;
+import dev.rolebridge.probe.NativeLoaderProbe;
 import java.io.DataInputStream;
 import java.io.File;
 import java.nio.file.Files;
@@ -125,6 +126,36 @@ class PackagingIT {
       run(Arrays.asList("umount", dir.getPath()));
       dir.delete();
     }
+  }
+
+  /**
+   * Issue 9, hole 8. A load that failed (here: a temporary directory that is a file) is tried again
+   * at the next call instead of being remembered for the life of the class loader; and the copy is
+   * written into the file the loader created, never deleted and created again by name in between
+   * (what Files.copy with REPLACE_EXISTING did), so nobody can put a file of their own there.
+   */
+  @Test
+  void aFailedLoadIsTriedAgainAndTheCopyIsWrittenIntoTheFileItCreated() throws Exception {
+    File notADir = File.createTempFile("rolebridge-not-a-dir", "");
+    File good = Files.createTempDirectory("rolebridge-tmp").toFile();
+    LocalAws.Ran r = run(Arrays.asList(java, "-Djava.security.manager=allow", "-cp",
+        System.getProperty("rolebridge.test.probes") + File.pathSeparator + jar.getPath(),
+        NativeLoaderProbe.class.getName(), new File(notADir, "sub").getPath(), good.getPath()));
+    notADir.delete();
+    String out = r.output;
+    assertEquals(0, r.exit, out);
+    assertTrue(out.contains("FIRST failed: ") && out.contains("cannot write a copy of the native library"), out);
+    assertTrue(out.contains("SECOND loaded jar:/native/linux-x86_64/librolebridge.so"), "tried again: " + out);
+    List<String> events = new ArrayList<String>();
+    for (String line : out.split("\n")) {
+      if (line.startsWith("EVENT ") && line.contains(good.getPath())) {
+        events.add(line.substring(6, line.indexOf(' ', 6)));
+      }
+    }
+    assertEquals(Arrays.asList("WRITE", "LINK", "DELETE"), events,
+        "created and written once, loaded, then deleted: " + out);
+    assertEquals(0, good.list().length, "nothing left behind: " + Arrays.toString(good.list()));
+    good.delete();
   }
 
   private String probe(File tmpdir, String... props) throws Exception {

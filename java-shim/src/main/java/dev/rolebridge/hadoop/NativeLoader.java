@@ -3,9 +3,18 @@ package dev.rolebridge.hadoop;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
 import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Loads librolebridge.so once per class loader, in a fixed order:
@@ -22,34 +31,48 @@ import java.util.Locale;
  */
 final class NativeLoader {
   private static String loadedFrom;
-  private static Throwable failure;
+  /** A library that loaded but is not this jar's (another version): it cannot be unloaded. */
+  private static UnsatisfiedLinkError wrongLibrary;
 
   private NativeLoader() {
   }
 
-  /** Where the library was loaded from; loads it first if needed. */
+  /**
+   * Where the library was loaded from; loads it first if needed. A load that failed (a full or
+   * noexec temporary directory, a file that could not be read) is tried again at the next call, so
+   * a passing problem does not disable rolebridge for the life of the class loader. A library that
+   * loaded but is not this jar's stays this class loader's, so that failure stays.
+   */
   static synchronized String ensureLoaded() {
     if (loadedFrom != null) {
       return loadedFrom;
     }
-    if (failure != null) {
-      throw rethrown(failure);
+    if (wrongLibrary != null) {
+      throw rethrown(wrongLibrary);
     }
+    String from;
     try {
-      String from = load();
-      String nativeVersion = NativeBridge.version();
-      if (!BuildInfo.VERSION.equals(nativeVersion)) {
-        throw new UnsatisfiedLinkError("rolebridge: the native library loaded from " + from
-            + " is version " + nativeVersion + " but the jar is version " + BuildInfo.VERSION
-            + "; use the library built with this jar (remove the other from "
-            + RoleBridgeConstants.NATIVE_PATH_PROPERTY + " / java.library.path)");
-      }
-      loadedFrom = from;
-      return from;
+      from = load();
     } catch (UnsatisfiedLinkError | RuntimeException e) {
-      failure = e;
       throw rethrown(e);
     }
+    String nativeVersion;
+    try {
+      nativeVersion = NativeBridge.version();
+    } catch (UnsatisfiedLinkError e) {
+      wrongLibrary = new UnsatisfiedLinkError("rolebridge: the library loaded from " + from
+          + " is not rolebridge's (" + e.getMessage() + ")");
+      throw rethrown(wrongLibrary);
+    }
+    if (!BuildInfo.VERSION.equals(nativeVersion)) {
+      wrongLibrary = new UnsatisfiedLinkError("rolebridge: the native library loaded from " + from
+          + " is version " + nativeVersion + " but the jar is version " + BuildInfo.VERSION
+          + "; use the library built with this jar (remove the other from "
+          + RoleBridgeConstants.NATIVE_PATH_PROPERTY + " / java.library.path)");
+      throw rethrown(wrongLibrary);
+    }
+    loadedFrom = from;
+    return from;
   }
 
   private static RuntimeException rethrown(Throwable t) {
@@ -182,30 +205,72 @@ final class NativeLoader {
         ? setting.trim() : System.getProperty("java.io.tmpdir"));
   }
 
-  /** Copies the library to a unique temporary file, loads it, and deletes the file. */
+  /**
+   * Copies the library to a new file of a unique name, loads it, and deletes the file. The file is
+   * created exclusively (it did not exist, it is not a link) with owner-only permissions, and the
+   * copy is written through the channel that created it: in a temporary directory without the
+   * sticky bit, nobody else gets a moment in which to put a file of their own under that name.
+   */
   private static String loadCopy(InputStream in, String what) throws IOException {
     File dir = tmpdir();
-    File tmp;
+    Path tmp = null;
     try {
-      tmp = File.createTempFile("librolebridge-", ".so", dir);
+      SeekableByteChannel out = null;
+      for (int attempt = 0; out == null; attempt++) {
+        tmp = new File(dir, "librolebridge-" + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36)
+            + ".so").toPath();
+        try {
+          out = createExclusive(tmp);
+        } catch (FileAlreadyExistsException taken) {
+          if (attempt >= 100) {
+            throw taken;
+          }
+        }
+      }
+      try (OutputStream os = Channels.newOutputStream(out)) {
+        byte[] buffer = new byte[1 << 16];
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          os.write(buffer, 0, n);
+        }
+      }
     } catch (IOException e) {
+      deleteQuietly(tmp);
       throw new UnsatisfiedLinkError("cannot write a copy of the native library (" + what + ") to " + dir
-          + ": " + e.getMessage() + "; point -D" + RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY
+          + ": " + e + "; point -D" + RoleBridgeConstants.NATIVE_TMPDIR_PROPERTY
           + " at a writable directory that allows execution, or set -D"
           + RoleBridgeConstants.NATIVE_PATH_PROPERTY + " to an installed copy");
     }
     try {
-      Files.copy(in, tmp.toPath(), StandardCopyOption.REPLACE_EXISTING);
-      System.load(tmp.getAbsolutePath());
+      System.load(tmp.toAbsolutePath().toString());
     } catch (UnsatisfiedLinkError e) {
       throw new UnsatisfiedLinkError("cannot load the copy of the native library (" + what + ") in " + dir
           + " (" + e.getMessage() + "); " + likelyCause(e.getMessage()));
     } finally {
       // Once mapped, the library no longer needs its file; nothing accumulates across runs.
-      if (!tmp.delete()) {
-        tmp.deleteOnExit();
-      }
+      deleteQuietly(tmp);
     }
     return "(extracted to " + dir + ")";
+  }
+
+  /** Creates {@code path}, which must not exist, readable and writable by its owner only. */
+  private static SeekableByteChannel createExclusive(Path path) throws IOException {
+    Set<StandardOpenOption> options = EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    try {
+      return Files.newByteChannel(path, options,
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException notPosix) {
+      return Files.newByteChannel(path, options);
+    }
+  }
+
+  private static void deleteQuietly(Path path) {
+    if (path == null) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(path);
+    } catch (IOException e) {
+      path.toFile().deleteOnExit();
+    }
   }
 }

@@ -64,6 +64,39 @@ class ConstructionIT {
     p.close();
   }
 
+  /**
+   * Issue 9, hole 3. A provider made without a bucket cannot apply rolebridge.bucket.* settings;
+   * it used to ignore them and hand every bucket the global role. Now each bucket-less way a host
+   * can construct it refuses, naming the key and the constructor, before any request.
+   */
+  @Test
+  void perBucketSettingsWithoutABucketAreRefusedNamingTheConstructor() throws Exception {
+    Configuration conf = aws.s3aConf("destA", "it-no-bucket");
+    String key = "rolebridge.bucket.dest-lake.role.arn";
+    conf.set(key, aws.roleArn("destB"));
+    aws.startRecording();
+    List<RoleBridgeConfigException> refused = new java.util.ArrayList<RoleBridgeConfigException>();
+    refused.add(assertThrows(RoleBridgeConfigException.class, () -> new RoleBridgeCredentialsProvider(conf)));
+    refused.add(assertThrows(RoleBridgeConfigException.class, () -> new RoleBridgeCredentialsProvider(null, conf)));
+    refused.add(assertThrows(RoleBridgeConfigException.class, () -> new RoleBridgeCredentialsProvider().setConf(conf)));
+    refused.add(assertThrows(RoleBridgeConfigException.class,
+        () -> dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2.create(null, conf)));
+    String[] constructors = {"(Configuration) constructor", "(URI, Configuration) constructor with no bucket",
+        "no-argument constructor and setConf", "(URI, Configuration) constructor with no bucket"};
+    for (int i = 0; i < refused.size(); i++) {
+      RoleBridgeConfigException e = refused.get(i);
+      assertEquals(key, e.getKey());
+      assertTrue(e.getMessage().startsWith(key + ": per-bucket settings are set")
+          && e.getMessage().contains(constructors[i]) && e.getMessage().contains("Have the host construct"),
+          e.getMessage());
+    }
+    // With the file system's URI the same settings apply: bucket dest-lake gets its own role.
+    RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(URI.create("s3a://dest-lake/"), conf);
+    assertTrue(p.toString().contains(aws.roleArn("destB")), p.toString());
+    p.close();
+    assertEquals(0, aws.stopRecording().size(), "refused before any request");
+  }
+
   @Test
   void badSettingsFailAtConstructionBeforeAnyNetworkCall() throws Exception {
     aws.startRecording();

@@ -91,20 +91,40 @@ final class ProviderCore<T> implements Closeable {
 
   /**
    * Validates the settings in {@code conf} for the bucket of {@code uri} and attaches to the
-   * process-wide session cache. Makes no network call.
+   * process-wide session cache. Makes no network call. {@code constructedBy} says how the host made
+   * the provider, for the message when per-bucket settings cannot apply.
    *
-   * @throws RoleBridgeConfigException if a setting is invalid
+   * @throws RoleBridgeConfigException if a setting is invalid, or per-bucket settings are set and
+   *     the provider has no bucket
    */
-  static <T> ProviderCore<T> open(URI uri, Configuration conf, Converter<T> converter) {
+  static <T> ProviderCore<T> open(URI uri, Configuration conf, Converter<T> converter, String constructedBy) {
     if (conf == null) {
       throw new IllegalArgumentException("rolebridge: the Hadoop Configuration is null");
     }
-    NativeLoader.ensureLoaded();
     String bucket = uri == null ? null : uri.getHost();
+    if (bucket == null) {
+      refuseBucketSettings(conf, constructedBy);
+    }
+    NativeLoader.ensureLoaded();
     long handle = NativeBridge.open(bucket, hadoopUser(), collectSettings(conf, bucket));
     String description = NativeBridge.describe(handle);
     LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
     return new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle));
+  }
+
+  /** A provider without a bucket cannot apply rolebridge.bucket.* settings: refuse rather than ignore them. */
+  private static void refuseBucketSettings(Configuration conf, String constructedBy) {
+    String first = null;
+    for (Map.Entry<String, String> e : conf) {
+      String key = e.getKey();
+      if (key.startsWith(RoleBridgeConstants.BUCKET_PREFIX) && (first == null || key.compareTo(first) < 0)) {
+        first = key;
+      }
+    }
+    if (first != null) {
+      throw new RoleBridgeConfigException(first, first + ": "
+          + String.format(RoleBridgeConstants.E_NO_BUCKET, constructedBy));
+    }
   }
 
   /** The keys that may matter, with values as Configuration.get() expands them. */

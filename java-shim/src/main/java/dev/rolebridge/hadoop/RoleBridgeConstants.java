@@ -64,4 +64,16 @@ public final class RoleBridgeConstants {
           + " (Configuration), or call setConf() before getCredentials()";
   /** Error text: the provider was used after close(). */
   public static final String E_CLOSED = "rolebridge provider is closed";
+
+  /** How a host made a provider, as messages name it. */
+  public static final String BY_URI_CONF = "the (URI, Configuration) constructor with no bucket in the URI";
+  public static final String BY_CONF = "the (Configuration) constructor";
+  public static final String BY_SET_CONF = "the no-argument constructor and setConf (EMRFS falls back to"
+      + " these when the (URI, Configuration) constructor threw: look for that error as well)";
+  /** Per-bucket settings where the provider has no bucket; %s is how the host made it. */
+  public static final String E_NO_BUCKET = "per-bucket settings are set, but the host made this provider"
+      + " with %s, which tells it no bucket: they would be ignored, and every bucket's requests signed"
+      + " with the global settings. Have the host construct the provider with (URI, Configuration)"
+      + " and the file system's URI, as S3A and EMRFS do, or set the values without the bucket part"
+      + " (rolebridge.*)";
 }

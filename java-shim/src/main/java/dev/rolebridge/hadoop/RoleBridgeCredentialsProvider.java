@@ -36,13 +36,18 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
 
   /** What EMRFS and S3A call first: the file system's URI (for per-bucket settings) and its configuration. */
   public RoleBridgeCredentialsProvider(URI uri, Configuration conf) {
-    this.uri = uri;
-    this.conf = conf;
-    this.core = ProviderCore.open(uri, conf, V1);
+    this(uri, conf, RoleBridgeConstants.BY_URI_CONF);
   }
 
+  /** Without a bucket: per-bucket settings ({@code rolebridge.bucket.*}) are refused. */
   public RoleBridgeCredentialsProvider(Configuration conf) {
-    this(null, conf);
+    this(null, conf, RoleBridgeConstants.BY_CONF);
+  }
+
+  private RoleBridgeCredentialsProvider(URI uri, Configuration conf, String constructedBy) {
+    this.uri = uri;
+    this.conf = conf;
+    this.core = ProviderCore.open(uri, conf, V1, constructedBy);
   }
 
   /** EMRFS's fallback: no-arg construction followed by {@link #setConf}. */
@@ -53,7 +58,8 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
   /** Validates and applies {@code conf}; on a bad setting, throws and keeps the previous one. */
   @Override
   public void setConf(Configuration conf) {
-    ProviderCore<AWSSessionCredentials> next = ProviderCore.open(uri, conf, V1);
+    ProviderCore<AWSSessionCredentials> next = ProviderCore.open(uri, conf, V1,
+        uri == null ? RoleBridgeConstants.BY_SET_CONF : RoleBridgeConstants.BY_URI_CONF);
     ProviderCore<AWSSessionCredentials> previous;
     synchronized (this) {
       previous = core;

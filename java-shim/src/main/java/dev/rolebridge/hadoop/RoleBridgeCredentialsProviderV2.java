@@ -30,7 +30,7 @@ public class RoleBridgeCredentialsProviderV2 implements AwsCredentialsProvider, 
       };
 
   public RoleBridgeCredentialsProviderV2(URI uri, Configuration conf) {
-    this.core = ProviderCore.open(uri, conf, V2);
+    this.core = ProviderCore.open(uri, conf, V2, RoleBridgeConstants.BY_URI_CONF);
   }
 
   /** What S3A 3.4 looks for after the constructors. */

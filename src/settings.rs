@@ -130,6 +130,85 @@ impl RawSettings {
     }
 }
 
+/// The shim's JVM system properties (`-Drolebridge.native.path`), which are not Hadoop settings.
+const SYSTEM_PROPERTIES: [&str; 2] = ["native.path", "native.tmpdir"];
+
+/// Every `rolebridge.*` key must be one the provider reads, globally or per bucket: an unknown key
+/// is ignored, and a misspelt one (`rolebridge.extrenal.id`, `rolebridge.bucket.lake.rol.arn`)
+/// would quietly leave a bucket on the global role or send no external ID.
+fn check_known_keys(raw: &RawSettings) -> Result<()> {
+    for key in raw.values.keys().filter(|k| k.starts_with(PREFIX)) {
+        let rest = &key[PREFIX.len()..];
+        if SYSTEM_PROPERTIES.contains(&rest) {
+            return Err(Error::setting(
+                key,
+                "is a JVM system property of the rolebridge jar, not a Hadoop setting, so it has \
+                 no effect here",
+                format!(
+                    "Set it with -D{key}=... in the JVM's options (e.g. \
+                     spark.driver.extraJavaOptions and spark.executor.extraJavaOptions), and \
+                     remove the key"
+                ),
+            ));
+        }
+        if let Some(nearest) = nearest_known_key(key) {
+            return Err(Error::setting(
+                key,
+                "is not a setting of rolebridge, so it would be ignored (a misspelt key can leave \
+                 a bucket on the global role, or send no external ID)",
+                format!("Did you mean {nearest}? Rename the key, or remove it"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `None` if `key` (which starts with `rolebridge.`) is a setting, globally or in its per-bucket
+/// form; else the setting nearest to it in edit distance.
+fn nearest_known_key(key: &str) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    let mut consider = |distance: usize, candidate: String| {
+        if best.as_ref().is_none_or(|(d, _)| distance < *d) {
+            best = Some((distance, candidate));
+        }
+    };
+    let rest = &key[PREFIX.len()..];
+    for k in ALL_KEYS {
+        consider(edit_distance(rest, k.name), format!("{PREFIX}{}", k.name));
+    }
+    // rolebridge.bucket.<BUCKET>.<setting>: bucket names may hold dots, so try every split.
+    if let Some(tail) = key.strip_prefix(BUCKET_PREFIX) {
+        for (i, _) in tail.match_indices('.').filter(|(i, _)| *i > 0) {
+            let (bucket, name) = (&tail[..i], &tail[i + 1..]);
+            for k in ALL_KEYS {
+                consider(
+                    edit_distance(name, k.name),
+                    format!("{BUCKET_PREFIX}{bucket}.{}", k.name),
+                );
+            }
+        }
+    }
+    best.filter(|(d, _)| *d > 0).map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance: the fewest one-character insertions, deletions and substitutions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// Where STS is (a region's regional endpoint, an explicit endpoint, or both), and how long one
 /// call to it may take, retries included.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -244,6 +323,7 @@ fn shown(value: &str) -> String {
 
 /// Resolves and validates every setting. Nothing is fetched; the first broken rule is returned.
 pub fn resolve(raw: &RawSettings) -> Result<Settings> {
+    check_known_keys(raw)?;
     let role = lookup(raw, ROLE_ARN)?.ok_or_else(|| {
         Error::setting(
             preferred_key(raw, ROLE_ARN),
@@ -943,6 +1023,57 @@ mod tests {
             )),
             "fs.s3a.bucket.dest-a.assumed.role.session.duration"
         );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_nearest_known_key() {
+        // Issue 9, hole 2: typos used to be ignored.
+        for (typo, nearest) in [
+            ("rolebridge.extrenal.id", "rolebridge.external.id"),
+            ("rolebridge.rol.arn", "rolebridge.role.arn"),
+            (
+                "rolebridge.session.durations",
+                "rolebridge.session.duration",
+            ),
+            (
+                "rolebridge.bucket.lake.rol.arn",
+                "rolebridge.bucket.lake.role.arn",
+            ),
+            (
+                "rolebridge.bucket.logs.eu.example.extrenal.id",
+                "rolebridge.bucket.logs.eu.example.external.id",
+            ),
+            ("rolebridge.bucket.lake", "rolebridge.role.arn"),
+        ] {
+            let e = resolve(&raw().set(typo, "x")).unwrap_err();
+            assert_eq!(err_key(Err(e.clone())), typo);
+            let text = e.to_string();
+            assert!(
+                text.contains("is not a setting of rolebridge")
+                    && text.contains(&format!("Did you mean {nearest}?")),
+                "{typo}: {text}"
+            );
+        }
+        // Known keys, per bucket too (bucket names may hold dots), are accepted.
+        resolve(
+            &raw()
+                .set("rolebridge.bucket.logs.eu.example.external.id", "abcdef")
+                .set(
+                    "rolebridge.bucket.lake.session.policy.arns",
+                    "arn:aws:iam::aws:policy/P",
+                )
+                .set("rolebridge.cache.dir", "auto"),
+        )
+        .unwrap();
+        // The jar's system properties are named as such.
+        let e = resolve(&raw().set("rolebridge.native.path", "/opt/l.so")).unwrap_err();
+        assert!(
+            e.to_string().contains("is a JVM system property")
+                && e.to_string().contains("-Drolebridge.native.path="),
+            "{e}"
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]

@@ -132,4 +132,38 @@ class FailClosedIT extends ProxiedStsTest {
     assertSame(got.getClass(), fallback.resolveCredentials().getClass());
     open.close();
   }
+
+  /**
+   * Issue 9, hole 1 (the shim's part). A failure at call time that is not STS's, here a setting
+   * found wrong only then (no region for STS: no rolebridge.sts.region, no AWS_REGION, no instance
+   * metadata, and an endpoint that names none), used to leave the provider as an
+   * IllegalArgumentException, and both chains then signed with the fallback identity. Every
+   * failure now follows the failure mode: closed, an Error no chain catches; open, the chains fall
+   * through as documented.
+   */
+  @Test
+  void aFailureThatIsNotStsFollowsTheFailureMode() throws Exception {
+    for (String mode : new String[] {"closed", "open"}) {
+      ProcessBuilder pb = new ProcessBuilder(System.getProperty("java.home") + "/bin/java", "-cp",
+          System.getProperty("rolebridge.test.classpath"), "-Dlog4j.configuration=log4j.properties",
+          LateFailureProbe.class.getName(), aws.endpoint, aws.roleArn("destA"), aws.externalId("destA"),
+          aws.bucket("destA"), mode);
+      pb.environment().remove("AWS_REGION");
+      pb.environment().remove("AWS_DEFAULT_REGION");
+      pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
+      LocalAws.Ran r = LocalAws.run(pb);
+      assertEquals(0, r.exit, r.output);
+      for (String sdk : new String[] {"V1", "V2"}) {
+        if (mode.equals("closed")) {
+          assertTrue(r.output.contains(sdk + " ERROR " + RoleBridgeCredentialsUnavailableError.class.getName()),
+              sdk + " fails closed: " + r.output);
+          assertTrue(r.output.matches("(?s).*" + sdk + " ERROR [^\\n]*rolebridge\\.sts\\.region.*"),
+              "names the setting: " + r.output);
+        } else {
+          assertTrue(r.output.contains(sdk + " FELL BACK " + LateFailureProbe.FALLBACK_KEY),
+              sdk + " falls through in mode open: " + r.output);
+        }
+      }
+    }
+  }
 }

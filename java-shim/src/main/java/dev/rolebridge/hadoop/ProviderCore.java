@@ -30,9 +30,12 @@ import org.slf4j.LoggerFactory;
 final class ProviderCore<T> implements Closeable {
   private static final Logger LOG = LoggerFactory.getLogger(ProviderCore.class);
 
-  /** Makes the SDK's credentials object from a native session. */
+  /** What differs between the SDKs: their credentials object, and their exception for mode open. */
   interface Converter<T> {
     T convert(NativeSession session);
+
+    /** The exception a provider chain of this SDK expects from a failed provider (mode open). */
+    RuntimeException whenOpen(RuntimeException failure);
   }
 
   /**
@@ -196,9 +199,21 @@ final class ProviderCore<T> implements Closeable {
       }
       NativeSession ns = force ? NativeBridge.refresh(handle) : NativeBridge.credentials(handle);
       return install(ns);
+    } catch (RuntimeException e) {
+      // The one place the failure mode is applied, to every failure at call time: STS's, a
+      // setting found wrong only now (no region), a closed provider, a bug.
+      throw failed(e);
     } finally {
       lock.readLock().unlock();
     }
+  }
+
+  /** A failure to produce credentials, as the failure mode has it thrown. */
+  private RuntimeException failed(RuntimeException e) {
+    if (failsOpen) {
+      return converter.whenOpen(e);
+    }
+    throw unavailable(description, e);
   }
 
   /**
@@ -237,13 +252,8 @@ final class ProviderCore<T> implements Closeable {
     return description;
   }
 
-  /** Whether rolebridge.failure.mode is open: failures are thrown as exceptions a chain may catch. */
-  boolean failsOpen() {
-    return failsOpen;
-  }
-
   /** The failure to throw in failure mode closed: an Error, which provider chains do not catch. */
-  RoleBridgeCredentialsUnavailableError unavailable(RuntimeException cause) {
+  static RoleBridgeCredentialsUnavailableError unavailable(String description, RuntimeException cause) {
     LOG.warn("rolebridge: no credentials for {}: {}", description, cause.getMessage());
     return new RoleBridgeCredentialsUnavailableError("rolebridge: no credentials for " + description + ": "
         + cause.getMessage() + " [rolebridge.failure.mode=closed: thrown as an Error so that no credential"

@@ -32,6 +32,12 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
         public AWSSessionCredentials convert(NativeSession s) {
           return new BasicSessionCredentials(s.accessKeyId, s.secretAccessKey, s.sessionToken);
         }
+
+        @Override
+        public RuntimeException whenOpen(RuntimeException failure) {
+          return failure instanceof RoleBridgeStsException
+              ? new CredentialsUnavailableException((RoleBridgeStsException) failure) : failure;
+        }
       };
 
   /** What EMRFS and S3A call first: the file system's URI (for per-bucket settings) and its configuration. */
@@ -76,40 +82,33 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
     return conf;
   }
 
+  /**
+   * The provider's core. One made with the no-argument constructor and never given a configuration
+   * has no failure mode of its own: it fails closed, the default, rather than let a chain fall back.
+   */
   private ProviderCore<AWSSessionCredentials> core() {
     ProviderCore<AWSSessionCredentials> c = core;
     if (c == null) {
-      throw new IllegalStateException(RoleBridgeConstants.E_NOT_CONFIGURED);
+      throw ProviderCore.unavailable("an unconfigured provider",
+          new IllegalStateException(RoleBridgeConstants.E_NOT_CONFIGURED));
     }
     return c;
   }
 
+  /**
+   * The current session credentials. When none can be had: {@link RoleBridgeCredentialsUnavailableError}
+   * (failure mode closed, the default), or with {@code rolebridge.failure.mode=open} the exception
+   * (an {@link AmazonClientException} for STS's and network failures).
+   */
   @Override
   public AWSSessionCredentials getCredentials() {
-    ProviderCore<AWSSessionCredentials> c = core();
-    try {
-      return c.get();
-    } catch (RoleBridgeException | IllegalStateException e) {
-      throw failure(c, e);
-    }
+    return core().get();
   }
 
   /** Forces a new session. */
   @Override
   public void refresh() {
-    ProviderCore<AWSSessionCredentials> c = core();
-    try {
-      c.refresh();
-    } catch (RoleBridgeException | IllegalStateException e) {
-      throw failure(c, e);
-    }
-  }
-
-  private static RuntimeException failure(ProviderCore<?> c, RuntimeException e) {
-    if (!c.failsOpen()) {
-      throw c.unavailable(e);
-    }
-    return e instanceof RoleBridgeStsException ? new CredentialsUnavailableException((RoleBridgeStsException) e) : e;
+    core().refresh();
   }
 
   /** Releases the native handle; the shared session stays cached for other providers. Idempotent. */

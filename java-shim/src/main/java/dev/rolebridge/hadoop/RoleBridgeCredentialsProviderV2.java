@@ -27,6 +27,12 @@ public class RoleBridgeCredentialsProviderV2 implements AwsCredentialsProvider, 
               .expirationTime(Instant.ofEpochMilli(s.expirationMillis))
               .build();
         }
+
+        @Override
+        public RuntimeException whenOpen(RuntimeException failure) {
+          return failure instanceof RoleBridgeStsException
+              ? SdkClientException.create(failure.getMessage(), failure) : failure;
+        }
       };
 
   public RoleBridgeCredentialsProviderV2(URI uri, Configuration conf) {
@@ -45,27 +51,12 @@ public class RoleBridgeCredentialsProviderV2 implements AwsCredentialsProvider, 
    */
   @Override
   public AwsCredentials resolveCredentials() {
-    try {
-      return core.get();
-    } catch (RoleBridgeException | IllegalStateException e) {
-      throw failure(e);
-    }
+    return core.get();
   }
 
   /** Forces a new session and returns it. */
   public AwsSessionCredentials refresh() {
-    try {
-      return core.refresh();
-    } catch (RoleBridgeException | IllegalStateException e) {
-      throw failure(e);
-    }
-  }
-
-  private RuntimeException failure(RuntimeException e) {
-    if (!core.failsOpen()) {
-      throw core.unavailable(e);
-    }
-    return e instanceof RoleBridgeStsException ? SdkClientException.create(e.getMessage(), e) : e;
+    return core.refresh();
   }
 
   @Override

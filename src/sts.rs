@@ -9,11 +9,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use aws_config::default_provider::region::DefaultRegionChain;
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_config::imds::region::ImdsRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileRegionProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_sts::config::Region;
+use aws_sdk_sts::config::SharedHttpClient;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_sdk_sts::types::PolicyDescriptorType;
@@ -37,7 +42,9 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Clone, Default)]
 pub struct StsFetcher {
     base: Arc<OnceCell<SdkConfig>>,
-    default_region: Arc<OnceCell<Option<Region>>>,
+    /// The process's region, once found; a lookup that found none is tried again next time.
+    default_region: Arc<Mutex<Option<Region>>>,
+    https: Arc<std::sync::OnceLock<SharedHttpClient>>,
     clients: Arc<Mutex<HashMap<StsTarget, Client>>>,
 }
 
@@ -48,21 +55,57 @@ impl StsFetcher {
 
     /// The process's AWS configuration: default credential chain, an HTTPS client on rustls with
     /// ring, no region probe (the region is set per client).
-    async fn base(&self) -> &SdkConfig {
-        self.base
-            .get_or_init(|| async {
-                let https = aws_smithy_http_client::Builder::new()
+    /// The HTTPS client of every call: rustls with ring.
+    fn https(&self) -> SharedHttpClient {
+        self.https
+            .get_or_init(|| {
+                aws_smithy_http_client::Builder::new()
                     .tls_provider(tls::Provider::Rustls(
                         tls::rustls_provider::CryptoMode::Ring,
                     ))
-                    .build_https();
+                    .build_https()
+            })
+            .clone()
+    }
+
+    async fn base(&self) -> &SdkConfig {
+        self.base
+            .get_or_init(|| async {
                 aws_config::defaults(BehaviorVersion::latest())
                     .region(Region::from_static("us-east-1"))
-                    .http_client(https)
+                    .http_client(self.https())
                     .load()
                     .await
             })
             .await
+    }
+
+    /// The process's region as the AWS SDKs find it: `AWS_REGION`, the profile, then instance
+    /// metadata (IMDSv2, with the same HTTPS client; `AWS_EC2_METADATA_SERVICE_ENDPOINT` and
+    /// `AWS_EC2_METADATA_DISABLED` apply). Only a region found is kept: after a failed lookup (an
+    /// IMDS blip) the next fetch asks again.
+    async fn process_region(&self) -> Option<Region> {
+        if let Some(r) = self
+            .default_region
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Some(r);
+        }
+        let imds = ProviderConfig::default().with_http_client(self.https());
+        let found = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+            .or_else(ProfileFileRegionProvider::builder().build())
+            .or_else(ImdsRegionProvider::builder().configure(&imds).build())
+            .region()
+            .await;
+        if let Some(r) = &found {
+            *self
+                .default_region
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(r.clone());
+        }
+        found
     }
 
     async fn client(&self, target: &StsTarget) -> Result<Client> {
@@ -76,19 +119,14 @@ impl StsFetcher {
         }
         let region = match &target.region {
             Some(r) => Region::new(r.clone()),
-            None => self
-                .default_region
-                .get_or_init(|| async { DefaultRegionChain::builder().build().region().await })
-                .await
-                .clone()
-                .ok_or_else(|| {
-                    Error::setting(
-                        "rolebridge.sts.region",
-                        "is not set, and the AWS SDK found no region (AWS_REGION, the AWS profile, \
-                         or EC2 instance metadata)",
-                        "Set rolebridge.sts.region to the region whose STS endpoint to use",
-                    )
-                })?,
+            None => self.process_region().await.ok_or_else(|| {
+                Error::setting(
+                    "rolebridge.sts.region",
+                    "is not set, and the AWS SDK found no region (AWS_REGION, the AWS profile, \
+                     or EC2 instance metadata)",
+                    "Set rolebridge.sts.region to the region whose STS endpoint to use",
+                )
+            })?,
         };
         let mut builder = aws_sdk_sts::config::Builder::from(self.base().await)
             .region(region)

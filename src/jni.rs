@@ -166,7 +166,7 @@ fn new_throwable<'local>(
 // ---- handles -------------------------------------------------------------------------------
 //
 // The one contract for handles: a handle is `Arc::into_raw` of a `Provider`, cast to `jlong`.
-// The Java owner (`ProviderHandle`) holds it in a final field, frees it exactly once through
+// The Java owner (`ProviderCore`) holds it in a final field, frees it exactly once through
 // `close` (guarded by an AtomicBoolean and a lock that excludes concurrent calls), and never uses
 // it after that. 0 is never a valid handle. Borrowing takes a new strong count, so a provider
 // stays alive for the whole of a call.

@@ -44,8 +44,12 @@ class ConstructionIT {
   void emrfsFallbackNoArgThenSetConf() throws Exception {
     Class<?> c = Class.forName(LocalAws.PROVIDER);
     RoleBridgeCredentialsProvider p = (RoleBridgeCredentialsProvider) c.getConstructor().newInstance();
-    IllegalStateException early = assertThrows(IllegalStateException.class, p::getCredentials);
-    assertEquals(RoleBridgeConstants.E_NOT_CONFIGURED, early.getMessage());
+    // Not configured yet: it fails closed (an Error a chain does not catch), with the reason as
+    // the cause, rather than an exception after which a chain would use the next provider.
+    dev.rolebridge.hadoop.RoleBridgeCredentialsUnavailableError early =
+        assertThrows(dev.rolebridge.hadoop.RoleBridgeCredentialsUnavailableError.class, p::getCredentials);
+    assertTrue(early.getCause() instanceof IllegalStateException, String.valueOf(early.getCause()));
+    assertEquals(RoleBridgeConstants.E_NOT_CONFIGURED, early.getCause().getMessage());
     Configuration conf = aws.s3aConf("destA", "it-emrfs-setconf");
     p.setConf(conf);
     assertSame(conf, p.getConf());

@@ -105,21 +105,22 @@ final class ProviderCore<T> implements Closeable {
       throw new IllegalArgumentException("rolebridge: the Hadoop Configuration is null");
     }
     String bucket = uri == null ? null : uri.getHost();
+    String[] settings = collectSettings(conf, bucket);
     if (bucket == null) {
-      refuseBucketSettings(conf, constructedBy);
+      refuseBucketSettings(settings, constructedBy);
     }
     NativeLoader.ensureLoaded();
-    long handle = NativeBridge.open(bucket, hadoopUser(), collectSettings(conf, bucket));
+    long handle = NativeBridge.open(bucket, hadoopUser(), settings);
     String description = NativeBridge.describe(handle);
     LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
     return new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle));
   }
 
   /** A provider without a bucket cannot apply rolebridge.bucket.* settings: refuse rather than ignore them. */
-  private static void refuseBucketSettings(Configuration conf, String constructedBy) {
+  private static void refuseBucketSettings(String[] keysAndValues, String constructedBy) {
     String first = null;
-    for (Map.Entry<String, String> e : conf) {
-      String key = e.getKey();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      String key = keysAndValues[i];
       if (key.startsWith(RoleBridgeConstants.BUCKET_PREFIX) && (first == null || key.compareTo(first) < 0)) {
         first = key;
       }
@@ -129,6 +130,7 @@ final class ProviderCore<T> implements Closeable {
           + String.format(RoleBridgeConstants.E_NO_BUCKET, constructedBy));
     }
   }
+
 
   /** The keys that may matter, with values as Configuration.get() expands them. */
   static String[] collectSettings(Configuration conf, String bucket) {

@@ -53,8 +53,6 @@ impl StsFetcher {
         Self::default()
     }
 
-    /// The process's AWS configuration: default credential chain, an HTTPS client on rustls with
-    /// ring, no region probe (the region is set per client).
     /// The HTTPS client of every call: rustls with ring.
     fn https(&self) -> SharedHttpClient {
         self.https
@@ -68,11 +66,22 @@ impl StsFetcher {
             .clone()
     }
 
-    async fn base(&self) -> &SdkConfig {
+    /// The process's AWS configuration, from which the default credential chain (the source
+    /// credentials) and every STS client are made. Its region is the one the source chain's own STS
+    /// calls use (web identity for EMR on EKS / IRSA, SSO, profile role chains): the process's
+    /// region as the AWS SDKs find it, so that they go to that region's STS endpoint in that
+    /// region's partition (aws-cn, aws-us-gov) and through its VPC endpoint; only where the process
+    /// has no region at all, the region rolebridge's own AssumeRole goes to (`target`).
+    async fn base(&self, target: &Region) -> &SdkConfig {
         self.base
             .get_or_init(|| async {
+                let region = match self.process_region().await {
+                    Some(r) => r,
+                    None => target.clone(),
+                };
+                tracing::debug!("source credentials: the default chain, its STS calls in {region}");
                 aws_config::defaults(BehaviorVersion::latest())
-                    .region(Region::from_static("us-east-1"))
+                    .region(region)
                     .http_client(self.https())
                     .load()
                     .await
@@ -128,7 +137,7 @@ impl StsFetcher {
                 )
             })?,
         };
-        let mut builder = aws_sdk_sts::config::Builder::from(self.base().await)
+        let mut builder = aws_sdk_sts::config::Builder::from(self.base(&region).await)
             .region(region)
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
             .timeout_config(

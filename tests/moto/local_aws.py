@@ -19,6 +19,13 @@ them in-process before serving:
    serialised.
 4. The AWS SDK for Java v1 signs `User-Agent`, which botocore's verifier drops from the signed
    headers, so every v1 request would fail with SignatureDoesNotMatch once auth is on.
+5. AssumeRoleWithWebIdentity is unsigned (the token is the proof), and moto's IAM enforcement
+   answers it with HTTP 500. Here it is let through without a signature when it carries the
+   fixture's web identity token and names a role that exists and whose trust policy allows
+   `sts:AssumeRoleWithWebIdentity`; any other token is InvalidIdentityToken (as STS answers a token
+   its OIDC provider did not sign). Nothing else goes unsigned.
+6. A trust policy that names a role (`arn:aws:iam::A:role/R`) admits that role's sessions
+   (`arn:aws:sts::A:assumed-role/R/S`), as IAM does; moto compares the ARNs as strings.
 
 Then it creates the fixture (accounts, users, roles, buckets) with auth off, turns IAM enforcement
 on, writes the fixture as JSON and serves until killed. The moto request recorder is available at
@@ -39,6 +46,10 @@ DEST_ACCOUNT_A = "222222222222"
 DEST_ACCOUNT_B = "333333333333"
 EXTERNAL_ID_A = "rolebridge-test-ext-a"
 EXTERNAL_ID_B = "rolebridge-test-ext-b"
+EXTERNAL_ID_SOURCES = "rolebridge-test-ext-sources"
+# What EKS's pod identity webhook would mount as AWS_WEB_IDENTITY_TOKEN_FILE (not a real JWT: the
+# local STS compares it, as real STS checks the OIDC provider's signature).
+WEB_IDENTITY_TOKEN = "rolebridge-test-web-identity-token"
 
 
 def patch_moto():
@@ -84,13 +95,48 @@ def patch_moto():
         except NotFoundException:
             return False  # real STS: AccessDenied for a role that does not exist
         policy = access_control.IAMPolicy(role.assume_role_policy_document)
-        result = policy.is_action_permitted(
-            self._action,
-            role_arn,
-            self._access_key.arn,
-            format_incoming_conditional_values(self._data),
+        principals = [self._access_key.arn]
+        session = self._access_key.arn.split(":")
+        if len(session) == 6 and session[2] == "sts" and session[5].startswith("assumed-role/"):
+            # arn:aws:sts::A:assumed-role/R/S is a session of arn:aws:iam::A:role/R
+            principals.append(f"arn:{session[1]}:iam::{session[4]}:role/{session[5].split('/')[1]}")
+        conditions = format_incoming_conditional_values(self._data)
+        return any(
+            policy.is_action_permitted(self._action, role_arn, p, conditions)
+            == access_control.PermissionResult.PERMITTED
+            for p in principals
         )
-        return result == access_control.PermissionResult.PERMITTED
+
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.exceptions import _RESTError
+
+    def sts_refusal(code, message):
+        from xmltodict import unparse
+
+        e = _RESTError(code, message)
+        error = {"Type": "Sender", "Code": code, "Message": message}
+        e.description = unparse({"ErrorResponse": {"Error": error, "RequestId": "rolebridge-test"}}, full_document=True)
+        return e
+
+    authorize_signed = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+
+    def authorize(self, resource="*"):
+        if self._get_action() != "AssumeRoleWithWebIdentity":
+            return authorize_signed(self, resource)
+        if self._get_param("WebIdentityToken") != WEB_IDENTITY_TOKEN:
+            raise sts_refusal("InvalidIdentityToken", "the web identity token was not issued by a trusted provider")
+        try:
+            role = role_in_its_own_account(self._get_param("RoleArn") or "")
+        except NotFoundException:
+            raise sts_refusal("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+        trust = json.loads(role.assume_role_policy_document)
+        if not any(
+            st.get("Effect") == "Allow" and "sts:AssumeRoleWithWebIdentity" in json.dumps(st.get("Action"))
+            for st in trust.get("Statement", [])
+        ):
+            raise sts_refusal("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize
 
     from moto.iam import policy_conditions
 
@@ -146,6 +192,7 @@ def client(endpoint, service, account):
 
 
 def trust_policy(principal_arn, external_id):
+    """Trust for `principal_arn` (one ARN or a list), with an sts:ExternalId condition if given."""
     statement = {"Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": "sts:AssumeRole"}
     if external_id is not None:
         statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
@@ -201,6 +248,32 @@ def create_fixture(endpoint):
     source = make_user(endpoint, SOURCE_ACCOUNT, "etl-source", assume_any)
     # Allowed to call AssumeRole by its own policy, but named by no trust policy.
     intruder = make_user(endpoint, SOURCE_ACCOUNT, "intruder", assume_any)
+    # The source of EMR on EKS / IRSA: a role of the source account that a pod's web identity
+    # token is exchanged for (AssumeRoleWithWebIdentity).
+    pod_role = client(endpoint, "iam", SOURCE_ACCOUNT).create_role(
+        RoleName="eks-pod-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": f"arn:aws:iam::{SOURCE_ACCOUNT}:oidc-provider/oidc.eks.local"},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                    }
+                ],
+            }
+        ),
+    )["Role"]
+    # The source of an AWS profile role chain (role_arn + source_profile): a role of the source
+    # account that the source user may assume.
+    profile_role = client(endpoint, "iam", SOURCE_ACCOUNT).create_role(
+        RoleName="profile-hop", AssumeRolePolicyDocument=trust_policy(source["arn"], None)
+    )["Role"]
+    for role in ("eks-pod-role", "profile-hop"):
+        client(endpoint, "iam", SOURCE_ACCOUNT).put_role_policy(
+            RoleName=role, PolicyName="only-assume-role", PolicyDocument=assume_any
+        )
     return {
         "endpoint": endpoint,
         "region": "us-east-1",
@@ -215,6 +288,17 @@ def create_fixture(endpoint):
         ),
         # For the benchmark: Hadoop 3.3's AssumedRoleCredentialProvider cannot send an external ID,
         # so every provider compared there assumes this role, which asks for none.
+        "webIdentity": {"roleArn": pod_role["Arn"], "token": WEB_IDENTITY_TOKEN},
+        "profileHop": {"roleArn": profile_role["Arn"]},
+        # A destination that trusts the two sources above (not the source user itself).
+        "destSources": make_destination(
+            endpoint,
+            DEST_ACCOUNT_A,
+            "sources-writer",
+            "dest-sources",
+            [pod_role["Arn"], profile_role["Arn"]],
+            EXTERNAL_ID_SOURCES,
+        ),
         "bench": make_destination(endpoint, DEST_ACCOUNT_A, "bench-writer", "bench-bucket", source["arn"], None),
     }
 

@@ -166,6 +166,19 @@ public final class LocalAws {
     }
   }
 
+  /**
+   * The ARN of the STS session whose access key is {@code accessKeyId} (from the local STS's
+   * state: the recorder keeps no response bodies), or null if no session has that key.
+   */
+  public String sessionArnOfKey(String accessKeyId) throws IOException {
+    for (JsonNode role : JSON.readTree(call("GET", "/moto-api/data.json", null)).path("sts").path("AssumedRole")) {
+      if (accessKeyId.equals(role.path("access_key_id").asText())) {
+        return role.path("arn").asText();
+      }
+    }
+    return null;
+  }
+
   /** Clears the recording and starts recording. */
   public void startRecording() throws IOException {
     call("POST", "/moto-api/recorder/reset-recording", new byte[0]);
@@ -227,6 +240,16 @@ public final class LocalAws {
     /** The access key that signed this request. */
     public String signedBy() {
       return scopePart(0);
+    }
+
+    /** The region of the SigV4 credential scope: the region the request was signed for. */
+    public String signingRegion() {
+      return scopePart(2);
+    }
+
+    /** The form's Action (STS), signed or not. */
+    public String action() {
+      return form().get("Action");
     }
 
     /** The service of the SigV4 credential scope: sts, s3, ... */

@@ -1,0 +1,135 @@
+package dev.rolebridge.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 9, hole 4: the source credentials (the AWS default chain) make their own STS calls in the
+ * process's region, not in us-east-1, so that in aws-cn, aws-us-gov and VPCs without internet
+ * egress the web-identity exchange of EMR on EKS / IRSA, SSO and profile role chains reach an STS
+ * endpoint they can reach. Each test runs {@link ChildProbe} (a write through S3A + rolebridge) in
+ * a JVM whose environment holds only the source under test; the provider's own AssumeRole goes to
+ * us-east-1 (rolebridge.sts.region), the process's region is eu-west-1, and the source chain's
+ * STS calls reach the local STS through AWS_ENDPOINT_URL_STS, as the AWS SDKs read it.
+ */
+class SourceChainIT {
+  private static final String PROCESS_REGION = "eu-west-1";
+  private final LocalAws aws = LocalAws.get();
+
+  /** A child JVM's environment with no AWS source of this machine's. */
+  private ProcessBuilder child(Path dir) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(System.getProperty("java.home") + "/bin/java", "-cp",
+        System.getProperty("rolebridge.test.classpath"), "-Dlog4j.configuration=log4j.properties",
+        ChildProbe.class.getName(), aws.endpoint, aws.roleArn("destSources"), aws.externalId("destSources"),
+        aws.bucket("destSources"));
+    Map<String, String> env = pb.environment();
+    for (String k : new String[] {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"}) {
+      env.remove(k);
+    }
+    File empty = Files.write(dir.resolve("empty"), new byte[0]).toFile();
+    env.put("AWS_CONFIG_FILE", empty.getPath());
+    env.put("AWS_SHARED_CREDENTIALS_FILE", empty.getPath());
+    env.put("AWS_EC2_METADATA_DISABLED", "true");
+    env.put("AWS_REGION", PROCESS_REGION);
+    env.put("AWS_ENDPOINT_URL_STS", aws.endpoint);
+    return pb;
+  }
+
+  private static List<LocalAws.Request> sts(List<LocalAws.Request> recorded) {
+    List<LocalAws.Request> out = new ArrayList<LocalAws.Request>();
+    for (LocalAws.Request r : recorded) {
+      if (r.action() != null && r.action().startsWith("AssumeRole")) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void theWebIdentitySourceOfEksIsExchangedAndSignsTheAssumeRole(@TempDir Path dir) throws Exception {
+    ProcessBuilder pb = child(dir);
+    Path token = Files.write(dir.resolve("token"),
+        aws.fixture.get("webIdentity").get("token").asText().getBytes(StandardCharsets.UTF_8));
+    pb.environment().put("AWS_WEB_IDENTITY_TOKEN_FILE", token.toString());
+    pb.environment().put("AWS_ROLE_ARN", aws.fixture.get("webIdentity").get("roleArn").asText());
+    pb.environment().put("AWS_ROLE_SESSION_NAME", "it-pod-session");
+    aws.startRecording();
+    LocalAws.Ran r = LocalAws.run(pb);
+    List<LocalAws.Request> recorded = aws.stopRecording();
+    assertEquals(0, r.exit, r.output);
+    assertTrue(r.output.contains("RESULT ok"), r.output);
+
+    List<LocalAws.Request> calls = sts(recorded);
+    assertEquals(2, calls.size(), "one exchange, one AssumeRole: " + calls);
+    LocalAws.Request exchange = calls.get(0);
+    assertEquals("AssumeRoleWithWebIdentity", exchange.action());
+    assertNull(exchange.authorization, "the exchange is unsigned: the token is the proof");
+    assertEquals(aws.fixture.get("webIdentity").get("roleArn").asText(), exchange.form().get("RoleArn"));
+    assertEquals(aws.fixture.get("webIdentity").get("token").asText(), exchange.form().get("WebIdentityToken"));
+
+    LocalAws.Request assume = calls.get(1);
+    assertEquals("AssumeRole", assume.action());
+    assertEquals(aws.roleArn("destSources"), assume.form().get("RoleArn"));
+    assertEquals("arn:aws:sts::111111111111:assumed-role/eks-pod-role/it-pod-session",
+        aws.sessionArnOfKey(assume.signedBy()), "AssumeRole signed by the web identity session's key");
+    assertEquals("us-east-1", assume.signingRegion(), "rolebridge's own call: rolebridge.sts.region");
+
+    List<LocalAws.Request> s3 = LocalAws.s3Calls(recorded);
+    assertTrue(!s3.isEmpty(), "the write reached S3: " + recorded);
+    for (LocalAws.Request q : s3) {
+      assertEquals("arn:aws:sts::222222222222:assumed-role/sources-writer/" + sessionNameOf(assume),
+          aws.sessionArnOfKey(q.signedBy()), "every S3 request signed by the destination role: " + q);
+    }
+  }
+
+  @Test
+  void aProfileRoleChainSourceCallsStsInTheProcessRegion(@TempDir Path dir) throws Exception {
+    ProcessBuilder pb = child(dir);
+    Path config = Files.write(dir.resolve("config"), ("[profile rolebridge-it]\n"
+        + "role_arn = " + aws.fixture.get("profileHop").get("roleArn").asText() + "\n"
+        + "role_session_name = it-profile-hop\n"
+        + "source_profile = base\n"
+        + "[profile base]\n"
+        + "aws_access_key_id = " + aws.accessKeyOf("source") + "\n"
+        + "aws_secret_access_key = " + aws.secretKeyOf("source") + "\n").getBytes(StandardCharsets.UTF_8));
+    pb.environment().put("AWS_CONFIG_FILE", config.toString());
+    pb.environment().put("AWS_PROFILE", "rolebridge-it");
+    aws.startRecording();
+    LocalAws.Ran r = LocalAws.run(pb);
+    List<LocalAws.Request> recorded = aws.stopRecording();
+    assertEquals(0, r.exit, r.output);
+    assertTrue(r.output.contains("RESULT ok"), r.output);
+
+    List<LocalAws.Request> calls = sts(recorded);
+    assertEquals(2, calls.size(), "the profile's hop, then rolebridge's AssumeRole: " + calls);
+    LocalAws.Request hop = calls.get(0);
+    assertEquals(aws.fixture.get("profileHop").get("roleArn").asText(), hop.form().get("RoleArn"));
+    assertEquals(aws.accessKeyOf("source"), hop.signedBy());
+    assertEquals(PROCESS_REGION, hop.signingRegion(),
+        "the source chain's own STS call is made in the process's region, not us-east-1");
+
+    LocalAws.Request assume = calls.get(1);
+    assertEquals(aws.roleArn("destSources"), assume.form().get("RoleArn"));
+    assertNotNull(assume.signedBy());
+    assertEquals("arn:aws:sts::111111111111:assumed-role/profile-hop/it-profile-hop",
+        aws.sessionArnOfKey(assume.signedBy()), "AssumeRole signed by the profile hop's session");
+    assertEquals("us-east-1", assume.signingRegion(), "rolebridge's own call: rolebridge.sts.region");
+  }
+
+  private static String sessionNameOf(LocalAws.Request assume) {
+    return assume.form().get("RoleSessionName");
+  }
+}

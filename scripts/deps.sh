@@ -26,6 +26,7 @@ command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || need_apt+=(libc6-arm64-cross libgcc-s1-arm64-cross)
 command -v busybox >/dev/null || need_apt+=(busybox)
 command -v dash >/dev/null || need_apt+=(dash)
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || need_apt+=(libfaketime)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -26,6 +26,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Class paths of the real Hadoop and AWS SDK jars (see scripts/deps.sh).
 cp_of() { local d=$1; ls "$JARS/$d"/*.jar | tr '\n' ':' | sed 's/:$//'; }
 
+# Debian's libfaketime (LD_PRELOAD): a wall clock the tests step while the monotonic clock runs on.
+LIBFAKETIME=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+
 # Starts the local access-controlled STS + S3 (tests/moto/local_aws.py) on a free loopback port
 # and waits for its fixture. Sets LOCAL_AWS_PID, FIXTURE and LOCAL_AWS_DIR; stop it with stop_local_aws.
 start_local_aws() {

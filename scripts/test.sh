@@ -68,6 +68,8 @@ $(source_env) java -Xcheck:jni \
   -Drolebridge.test.jdks="11=$JDKS/11/bin/java,17=$java17,21=$JDKS/21/bin/java" \
   -Drolebridge.test.aarch64.java="$AARCH64_JAVA" \
   -Drolebridge.test.version="$VERSION" \
+  -Drolebridge.test.python="$VENV/bin/python" -Drolebridge.test.localaws="$ROOT/tests/moto/local_aws.py" \
+  -Drolebridge.test.libfaketime="$LIBFAKETIME" \
   -Dlog4j.configuration=log4j.properties \
   -cp "$(runtime_cp):$ROOT/target/java-tests:$PROBES:/usr/share/java/junit-platform-console-standalone.jar" \
   org.junit.platform.console.ConsoleLauncher --disable-banner --details=tree \

@@ -143,8 +143,9 @@ struct State {
     /// The error of the last fetch, cleared by a successful one.
     last_error: Option<Error>,
     failures: u32,
-    /// No new fetch before this after a failure (background refresh and fail-fast callers).
-    retry_at: Option<SystemTime>,
+    /// No new fetch before this after a failure (background refresh and fail-fast callers); on
+    /// the monotonic clock, so that a wall-clock step neither stretches nor skips the backoff.
+    retry_at: Option<Instant>,
     fetches: u64,
 }
 
@@ -218,7 +219,7 @@ impl SessionCache {
                 let ask_again_at = if now < fresh_until {
                     fresh_until
                 } else {
-                    if !st.fetching && st.retry_at.is_none_or(|t| now >= t) {
+                    if !st.fetching && st.retry_at.is_none_or(|t| self.clock.instant() >= t) {
                         self.start_fetch(entry, &mut st, s.expiration + Duration::from_millis(1));
                     }
                     (now + self.options.recheck).min(s.expiration - MIN_REMAINING_VALIDITY)
@@ -230,7 +231,7 @@ impl SessionCache {
             }
             if !st.fetching {
                 if let (Some(e), Some(t)) = (&st.last_error, st.retry_at) {
-                    if now < t {
+                    if self.clock.instant() < t {
                         return Err(e.clone());
                     }
                 }
@@ -367,7 +368,7 @@ impl FetchGuard {
                     retry_in = ?backoff,
                     "no new session: {e}"
                 );
-                st.retry_at = Some(self.clock.now() + backoff);
+                st.retry_at = Some(self.clock.instant() + backoff);
                 st.last_error = Some(e);
             }
         }
@@ -602,6 +603,37 @@ mod tests {
         );
         f.clock.advance(Duration::from_secs(1));
         assert!(f.cache.get(&f.entry, R).is_err());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// The backoff is measured on the monotonic clock: a wall-clock step back does not stretch it
+    /// (on the wall clock, a step back by an hour held every caller on the last error for an
+    /// hour), and a step forward does not cut it short.
+    #[test]
+    fn backoff_is_measured_on_the_monotonic_clock() {
+        let f = fixture(Duration::ZERO);
+        *f.sts.fail.lock().unwrap() = Some(Error::Sts {
+            role_arn: "r".into(),
+            code: "AccessDenied".into(),
+            message: "no".into(),
+            hint: String::new(),
+            retryable: false,
+        });
+        assert!(f.cache.get(&f.entry, R).is_err());
+        f.clock.step_wall(Duration::from_secs(3600));
+        assert!(f.cache.get(&f.entry, R).is_err());
+        assert_eq!(
+            f.sts.calls.load(Ordering::SeqCst),
+            1,
+            "a step forward does not end the backoff"
+        );
+        *f.sts.fail.lock().unwrap() = None;
+        f.clock.step_wall_back(Duration::from_secs(7200));
+        f.clock.advance(Duration::from_secs(1)); // the backoff (at most 1 s) is over
+        assert!(
+            f.cache.get(&f.entry, R).is_ok(),
+            "a step back does not stretch it"
+        );
         assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
     }
 

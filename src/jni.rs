@@ -317,6 +317,15 @@ pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_describe<'local>(
 }
 
 #[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_sessionId<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    handle: jlong,
+) -> jlong {
+    run(&mut env, 0, |_| Ok(borrow(handle)?.session_id()))
+}
+
+#[no_mangle]
 pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_failsOpen<'local>(
     mut env: JNIEnv<'local>,
     _: JClass<'local>,

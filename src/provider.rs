@@ -81,6 +81,12 @@ impl Provider {
         self.cache.refresh(&self.entry, self.timing())
     }
 
+    /// The identity of this provider's session (its cache entry), equal for every provider of
+    /// the same entry while this copy of the library is loaded: entries are never removed.
+    pub fn session_id(&self) -> i64 {
+        Arc::as_ptr(&self.entry) as usize as i64
+    }
+
     pub fn fails_open(&self) -> bool {
         self.settings.failure_mode == FailureMode::Open
     }

@@ -147,12 +147,12 @@ class PlatformsIT {
     assertEquals(0, r.exit, r.output);
     for (int i = 0; i < cycles; i++) {
       Matcher m = Pattern.compile("(?m)^CYCLE " + i + " key=ASIA\\S+ collected=(\\w+) unmapped=(\\w+)"
-          + " stsThreads=(\\d+) expiryThreads=(\\d+) rssKb=(\\d+)$").matcher(r.output);
+          + " stsThreads=(\\d+) fetchThreads=(\\d+) rssKb=(\\d+)$").matcher(r.output);
       assertTrue(m.find(), "cycle " + i + " in:\n" + r.output);
       assertEquals("true", m.group(1), "the class loader was collected: " + m.group());
       assertEquals("true", m.group(2), "its library copy was unmapped: " + m.group());
       assertEquals("0", m.group(3), "no tokio thread left: " + m.group());
-      assertEquals("0", m.group(4), "no rolebridge-expiry thread left: " + m.group());
+      assertEquals("0", m.group(4), "no rolebridge-fetch thread left: " + m.group());
     }
     assertTrue(r.output.contains("AFTER key=ASIA"), "the JVM goes on working: " + r.output);
     System.out.println("UNLOAD Java " + version + ": " + r.output.replaceAll("(?m)^(?!CYCLE|AFTER).*\n", "")

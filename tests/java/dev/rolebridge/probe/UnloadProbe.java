@@ -22,9 +22,9 @@ import java.util.concurrent.TimeUnit;
  * rolebridge jar, makes providers, gets credentials on caller threads, closes the providers and is
  * dropped. Each cycle then waits for the loader to be collected (a WeakReference cleared after GC),
  * for the JVM to unmap the library's extracted copy, and checks that no thread of rolebridge is
- * left (native "rolebridge-sts", Java "rolebridge-expiry"); only then do the caller threads,
+ * left (native "rolebridge-sts", Java "rolebridge-fetch"); only then do the caller threads,
  * which ran the library's code, end. Prints per cycle
- * "CYCLE i key=K collected=B unmapped=B stsThreads=N expiryThreads=N rssKb=N" (unmapped: no copy of
+ * "CYCLE i key=K collected=B unmapped=B stsThreads=N fetchThreads=N rssKb=N" (unmapped: no copy of
  * the library is mapped any more, which glibc does only once no live thread has a thread-local
  * destructor in it, so it shows that the JVM's threads were left none), and at the end
  * "AFTER key=K" from one more loader: the JVM goes on working.
@@ -52,16 +52,16 @@ public final class UnloadProbe {
       boolean collected = await(() -> ref.get() == null, 60);
       boolean unmapped = await(() -> mappedCopies() == 0, 30);
       // A joined thread can still be listed for a moment: the kernel removes it just after the join.
-      await(() -> nativeThreads("rolebridge-sts") == 0 && javaThreads("rolebridge-expiry") == 0, 10);
+      await(() -> nativeThreads("rolebridge-sts") == 0 && javaThreads("rolebridge-fetch") == 0, 10);
       int sts = nativeThreads("rolebridge-sts");
-      int expiry = javaThreads("rolebridge-expiry");
+      int fetch = javaThreads("rolebridge-fetch");
       // The threads that ran the library's code end only now, after it is gone.
       callers.shutdown();
       if (!callers.awaitTermination(30, TimeUnit.SECONDS)) {
         throw new IllegalStateException("caller threads did not end");
       }
       System.out.println("CYCLE " + i + " key=" + key[0] + " collected=" + collected + " unmapped=" + unmapped
-          + " stsThreads=" + sts + " expiryThreads=" + expiry + " rssKb=" + rssKb());
+          + " stsThreads=" + sts + " fetchThreads=" + fetch + " rssKb=" + rssKb());
     }
     ExecutorService last = Executors.newSingleThreadExecutor();
     String[] key = new String[1];

@@ -16,6 +16,9 @@ final class NativeBridge {
 
   static native String describe(long handle);
 
+  /** The identity of the handle's native session: equal for handles of one cache entry. */
+  static native long sessionId(long handle);
+
   /** Whether rolebridge.failure.mode is open. */
   static native boolean failsOpen(long handle);
 

@@ -3,15 +3,17 @@ package dev.rolebridge.hadoop;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.URI;
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.slf4j.Logger;
@@ -19,11 +21,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What the SDK v1 and v2 providers share: the native handle, and the current immutable credentials
- * with the time at which to ask the native cache again. The steady-state {@link #get()} is one
- * volatile read: it neither reads the clock (about 25 ns, 15 times the read) nor crosses JNI. A
- * single daemon thread per class loader ({@code rolebridge-expiry}) clears the current credentials at their
- * ask-again time, which the native cache sets no later than one minute before expiry; the next
- * call then asks the native cache.
+ * with the wall-clock time at which to ask the native cache again. The steady-state {@link #get()}
+ * is two volatile reads and one read of the wall clock ({@code System.currentTimeMillis()}): it
+ * never crosses JNI, and it never hands out credentials past their ask-again time by the wall
+ * clock, whatever the clocks did (a step forward, a host suspend during which the monotonic clock
+ * stood still). The native cache sets the ask-again time no later than one minute before expiry.
+ *
+ * <p>Calls into native code that may wait (for STS) run on a {@code rolebridge-fetch} thread, one
+ * fetch per provider at a time that every caller of the provider joins; callers wait for it
+ * interruptibly, so an interrupted caller (a killed Spark task) returns at once and the fetch goes
+ * on for the others. {@link #close()} never waits: the handle is released by the last call in
+ * flight.
+ *
+ * <p>Providers of one native session (one entry of the native cache: same role, settings and
+ * source) share a {@link Session}: a forced {@link #refresh()} bumps its generation, and every
+ * provider of the session then asks the native cache again at its next call.
  *
  * @param <T> the SDK's credentials type
  */
@@ -39,57 +51,82 @@ final class ProviderCore<T> implements Closeable {
   }
 
   /**
-   * Clears current credentials at their ask-again time: one daemon thread, started when a clearing
-   * is scheduled and ended {@value #EXPIRY_IDLE_SECONDS} s after the last one ran or was cancelled.
-   * So once every provider of this class loader is closed, no thread of ours is left to keep the
-   * loader (Spark's, Hive's, a notebook's) and its native library alive; and the thread has no
-   * context class loader of its own, so it pins no other loader while it runs.
+   * The threads that call into native code for a fetch: made when needed, ended
+   * {@value #FETCH_IDLE_SECONDS} s after their last fetch, so that once every provider of this class
+   * loader is idle or closed no thread of ours is left to keep the loader (Spark's, Hive's, a
+   * notebook's) and its native library alive; they have no context class loader, so they pin no
+   * other loader while they run.
    */
-  private static ScheduledThreadPoolExecutor expiry;
-  static final int EXPIRY_IDLE_SECONDS = 5;
-
-  private static synchronized ScheduledThreadPoolExecutor expiry() {
-    if (expiry == null) {
-      ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
-        Thread t = new Thread(r, "rolebridge-expiry");
+  static final int FETCH_IDLE_SECONDS = 5;
+  private static final ThreadPoolExecutor FETCHERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE,
+      FETCH_IDLE_SECONDS, TimeUnit.SECONDS, new SynchronousQueue<Runnable>(), r -> {
+        Thread t = new Thread(r, "rolebridge-fetch");
         t.setDaemon(true);
         t.setContextClassLoader(null);
         return t;
       });
-      e.setRemoveOnCancelPolicy(true);
-      // The last worker of a ThreadPoolExecutor times out only while its queue is empty, so the
-      // thread lives exactly as long as some clearing is pending (plus the idle time).
-      e.setKeepAliveTime(EXPIRY_IDLE_SECONDS, TimeUnit.SECONDS);
-      e.allowCoreThreadTimeOut(true);
-      expiry = e;
-    }
-    return expiry;
+
+  /** What the providers of one native session share: the generation a forced refresh bumps. */
+  static final class Session {
+    volatile long generation;
   }
 
-  @SuppressWarnings("rawtypes")
-  private static final AtomicReferenceFieldUpdater<ProviderCore, Object> CURRENT =
-      AtomicReferenceFieldUpdater.newUpdater(ProviderCore.class, Object.class, "current");
+  /** Sessions by native session id; a session lives while some provider of it does. */
+  private static final Map<Long, WeakReference<Session>> SESSIONS = new HashMap<Long, WeakReference<Session>>();
+
+  private static Session session(long id) {
+    synchronized (SESSIONS) {
+      WeakReference<Session> ref = SESSIONS.get(id);
+      Session s = ref == null ? null : ref.get();
+      if (s == null) {
+        for (Iterator<WeakReference<Session>> it = SESSIONS.values().iterator(); it.hasNext();) {
+          if (it.next().get() == null) {
+            it.remove();
+          }
+        }
+        s = new Session();
+        SESSIONS.put(id, new WeakReference<Session>(s));
+      }
+      return s;
+    }
+  }
+
+  /** Credentials handed out until {@code askAgainAtMillis} (wall clock), while the session's generation is {@code generation}. */
+  private static final class Current<T> {
+    final T credentials;
+    final long askAgainAtMillis;
+    final long generation;
+
+    Current(T credentials, long askAgainAtMillis, long generation) {
+      this.credentials = credentials;
+      this.askAgainAtMillis = askAgainAtMillis;
+      this.generation = generation;
+    }
+  }
 
   private final long handle;
   private final Converter<T> converter;
   private final String description;
   private final boolean failsOpen;
-  private final AtomicBoolean closed = new AtomicBoolean();
-  // Native calls hold the read lock; close() takes the write lock, so the handle is never freed
-  // while a call is using it.
-  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final Session session;
   /** The credentials to hand out, or null when the native cache must be asked. */
-  private volatile Object current;
-  /** The last credentials installed and their access key ID, to reuse for the same session; guarded by this. */
+  private volatile Current<T> current;
+  // Guarded by this: the last credentials made and their access key ID (reused for the same
+  // session); the fetches under way; native calls in flight, and whether the handle is released.
   private T lastCredentials;
   private String lastAccessKeyId;
-  private ScheduledFuture<?> clearing;
+  private CompletableFuture<T> fetching;
+  private CompletableFuture<T> refreshing;
+  private int calls;
+  private boolean closed;
+  private boolean released;
 
-  private ProviderCore(long handle, Converter<T> converter, String description, boolean failsOpen) {
+  private ProviderCore(long handle, Converter<T> converter, String description, boolean failsOpen, Session session) {
     this.handle = handle;
     this.converter = converter;
     this.description = description;
     this.failsOpen = failsOpen;
+    this.session = session;
   }
 
   /**
@@ -113,7 +150,8 @@ final class ProviderCore<T> implements Closeable {
     long handle = NativeBridge.open(bucket, hadoopUser(), settings);
     String description = NativeBridge.describe(handle);
     LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
-    return new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle));
+    return new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle),
+        session(NativeBridge.sessionId(handle)));
   }
 
   /** A provider without a bucket cannot apply rolebridge.bucket.* settings: refuse rather than ignore them. */
@@ -179,34 +217,98 @@ final class ProviderCore<T> implements Closeable {
   }
 
   /** Current credentials; crosses JNI only when the native cache has to be asked again. */
-  @SuppressWarnings("unchecked")
   T get() {
-    Object c = current;
-    if (c != null) {
-      return (T) c;
+    Current<T> c = current;
+    if (c != null && c.generation == session.generation && System.currentTimeMillis() < c.askAgainAtMillis) {
+      return c.credentials;
     }
     return fetch(false);
   }
 
-  /** New credentials from a new session. */
+  /** New credentials from a new session, which every provider of the session then hands out. */
   T refresh() {
     return fetch(true);
   }
 
   private T fetch(boolean force) {
-    lock.readLock().lock();
     try {
-      if (closed.get()) {
-        throw new IllegalStateException(RoleBridgeConstants.E_CLOSED + ": " + description);
-      }
-      NativeSession ns = force ? NativeBridge.refresh(handle) : NativeBridge.credentials(handle);
-      return install(ns);
+      return await(start(force));
     } catch (RuntimeException e) {
       // The one place the failure mode is applied, to every failure at call time: STS's, a
-      // setting found wrong only now (no region), a closed provider, a bug.
+      // setting found wrong only now (no region), an interrupt, a closed provider, a bug.
       throw failed(e);
+    }
+  }
+
+  /** The fetch under way (a forced one for {@code force}), or a new one. */
+  private synchronized CompletableFuture<T> start(final boolean force) {
+    if (closed) {
+      throw new IllegalStateException(RoleBridgeConstants.E_CLOSED + ": " + description);
+    }
+    CompletableFuture<T> f = force ? refreshing : fetching;
+    if (f != null) {
+      return f;
+    }
+    final CompletableFuture<T> next = new CompletableFuture<T>();
+    FETCHERS.execute(() -> run(next, force));
+    calls++;
+    if (force) {
+      refreshing = next;
+    } else {
+      fetching = next;
+    }
+    return next;
+  }
+
+  /** On a fetch thread: asks the native cache, installs the answer, completes {@code f}. */
+  private void run(CompletableFuture<T> f, boolean force) {
+    try {
+      // Read before the native call: an answer from before a concurrent forced refresh is then
+      // installed with the old generation, and the next call asks again.
+      long generation = session.generation;
+      NativeSession ns = force ? NativeBridge.refresh(handle) : NativeBridge.credentials(handle);
+      if (force) {
+        synchronized (session) {
+          generation = ++session.generation;
+        }
+      }
+      f.complete(install(ns, generation));
+    } catch (Throwable e) {
+      f.completeExceptionally(e);
     } finally {
-      lock.readLock().unlock();
+      boolean release;
+      synchronized (this) {
+        if (force ? refreshing == f : fetching == f) {
+          if (force) {
+            refreshing = null;
+          } else {
+            fetching = null;
+          }
+        }
+        calls--;
+        release = closed && calls == 0 && !released;
+        released |= release;
+      }
+      if (release) {
+        release();
+      }
+    }
+  }
+
+  /** Waits for {@code f} interruptibly; keeps the interrupt flag of an interrupted caller. */
+  private T await(CompletableFuture<T> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RoleBridgeException("interrupted while waiting for credentials (the fetch goes on for"
+          + " other callers): " + description, e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException) {
+        throw (RuntimeException) cause;
+      }
+      throw new IllegalStateException("rolebridge: the native call failed: " + cause, cause);
     }
   }
 
@@ -220,10 +322,10 @@ final class ProviderCore<T> implements Closeable {
 
   /**
    * Makes the credentials of {@code ns} current until its ask-again time, and returns them. A
-   * provider closed while the native call ran returns them to this caller only: close() has
-   * already cleared {@code current}, and it stays clear.
+   * provider closed while the native call ran returns them to the callers of that fetch only:
+   * close() has cleared {@code current}, and it stays clear.
    */
-  private synchronized T install(NativeSession ns) {
+  private synchronized T install(NativeSession ns, long generation) {
     final T credentials;
     if (!ns.accessKeyId.equals(lastAccessKeyId)) {
       LOG.debug("rolebridge: session {} for {}", ns, description);
@@ -233,19 +335,8 @@ final class ProviderCore<T> implements Closeable {
     } else {
       credentials = lastCredentials;
     }
-    if (closed.get()) {
-      return credentials;
-    }
-    if (clearing != null) {
-      clearing.cancel(false);
-    }
-    current = credentials;
-    long delay = ns.askAgainAtMillis - System.currentTimeMillis();
-    if (delay <= 0) {
-      CURRENT.compareAndSet(this, credentials, null);
-      clearing = null;
-    } else {
-      clearing = expiry().schedule(() -> CURRENT.compareAndSet(this, credentials, null), delay, TimeUnit.MILLISECONDS);
+    if (!closed) {
+      current = new Current<T>(credentials, ns.askAgainAtMillis, generation);
     }
     return credentials;
   }
@@ -263,24 +354,32 @@ final class ProviderCore<T> implements Closeable {
         cause);
   }
 
-  /** Releases the native handle. Idempotent; never throws. */
+  /**
+   * Closes the provider: it hands out nothing more. Never waits: the native handle is released
+   * now, or by the last native call in flight when it returns. Idempotent; never throws.
+   */
   @Override
   public void close() {
-    if (closed.compareAndSet(false, true)) {
-      synchronized (this) {
-        if (clearing != null) {
-          clearing.cancel(false);
-        }
-        current = null; // a closed provider hands out nothing, not even the last credentials
+    boolean release;
+    synchronized (this) {
+      if (closed) {
+        return;
       }
-      lock.writeLock().lock();
-      try {
-        NativeBridge.close(handle);
-      } catch (RuntimeException e) {
-        LOG.debug("rolebridge: close failed", e);
-      } finally {
-        lock.writeLock().unlock();
-      }
+      closed = true;
+      current = null; // a closed provider hands out nothing, not even the last credentials
+      release = calls == 0;
+      released |= release;
+    }
+    if (release) {
+      release();
+    }
+  }
+
+  private void release() {
+    try {
+      NativeBridge.close(handle);
+    } catch (RuntimeException e) {
+      LOG.debug("rolebridge: close failed", e);
     }
   }
 }

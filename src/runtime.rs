@@ -10,8 +10,8 @@
 //! the copy mapped for as long as that thread lives. [`shutdown`], called when the library is
 //! unloaded, ends every thread of the library before the JVM unmaps it.
 //!
-//! Threads: the runtime's own (a current-thread runtime: it runs every STS call) and at most one for
-//! blocking work (DNS lookups), which ends after 10 s idle. Neither calls into the JVM, so nothing
+//! Threads: the runtime's own (a current-thread runtime: it runs every STS call) and at most two
+//! for blocking work (DNS lookups, the node cache's files), which end after 10 s idle. Neither calls into the JVM, so nothing
 //! has to attach to it.
 
 use std::any::Any;
@@ -130,7 +130,7 @@ fn start() -> std::io::Result<(JoinHandle<()>, UnixStream)> {
 /// handed, until [`shutdown`]; then drops what it was given there and stops the runtime.
 fn run(woken: UnixStream) {
     let runtime = Builder::new_current_thread()
-        .max_blocking_threads(1)
+        .max_blocking_threads(2)
         .thread_keep_alive(Duration::from_secs(10))
         .thread_name("rolebridge-sts")
         .enable_all()
@@ -184,7 +184,7 @@ fn run(woken: UnixStream) {
 
 /// Ends every thread of the library: the runtime's thread drops `leftovers` (the process-wide
 /// cache, with its STS clients, whose destructors may use tokio) and stops the runtime, waiting up
-/// to 10 s for its blocking thread, and this call waits for the runtime's thread to end. No task
+/// to 10 s for its blocking threads, and this call waits for the runtime's thread to end. No task
 /// is run after this. Returns false if a thread may still be running code of this library (a
 /// blocking DNS lookup that outlived the wait).
 pub fn shutdown(leftovers: Box<dyn Any + Send>) -> bool {
@@ -209,7 +209,7 @@ mod tests {
     use std::sync::mpsc;
     use std::sync::Arc;
 
-    /// The library's threads (the runtime's and its blocking one) running in this process.
+    /// The library's threads (the runtime's and its blocking ones) running in this process.
     fn library_threads() -> Vec<String> {
         thread_names()
             .into_iter()

@@ -410,9 +410,13 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
     })
 }
 
+/// The `rolebridge.cache.dir` value that picks the per-user tmpfs directory (see
+/// `shared_cache`, which depends on this module, not the other way round).
+pub const CACHE_DIR_AUTO: &str = "auto";
+
 /// `auto`, or an absolute path of a directory for node-wide session sharing.
 pub fn validate_cache_dir(key: &str, value: &str) -> Result<String> {
-    if value == crate::shared_cache::AUTO
+    if value == CACHE_DIR_AUTO
         || (value.starts_with('/')
             && value.len() <= 1024
             && !value.contains('\0')

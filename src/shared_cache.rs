@@ -8,9 +8,20 @@
 //! (another process may just have written it), and only then calls STS and replaces the file
 //! atomically (write a temporary file, rename it over the old one).
 //!
+//! Each file records who fetched its session: the access key ID of that process's source
+//! credentials (the AWS default chain; an access key ID is not a secret). A process uses a session
+//! only if its own source credentials have the same access key ID, so a JVM whose source the
+//! role's trust policy would refuse is never handed a session another source fetched. The key is
+//! known without an STS call (it is what signs the AssumeRole anyway); it changes when the source
+//! credentials rotate (an instance profile's about hourly), and the first process with the new key
+//! then fetches a session of its own.
+//!
 //! Nothing in the directory is trusted blindly: a directory not owned by the user or open to
 //! others disables sharing; a file that is a symlink, owned by another user, readable or writable
-//! by others, corrupt, for another spec, or expired is ignored (and logged, without its contents).
+//! by others, corrupt, for another spec, fetched by another source, or expired is ignored (and
+//! logged, without its contents). Expired session files are removed. The trust boundary is the OS
+//! user: any process of the same user can read the directory, as it can read the user's other
+//! files.
 
 use std::collections::hash_map::DefaultHasher;
 use std::fs::{self, DirBuilder, File, OpenOptions};
@@ -21,12 +32,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::cache::{Session, SessionSpec};
-use crate::settings::MIN_REMAINING_VALIDITY;
-
-/// The `rolebridge.cache.dir` value that picks the per-user tmpfs directory.
-pub const AUTO: &str = "auto";
+use crate::settings::{CACHE_DIR_AUTO as AUTO, MIN_REMAINING_VALIDITY};
 const MAX_FILE_BYTES: u64 = 64 * 1024;
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
 
 fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -42,7 +50,9 @@ pub fn directory_of(setting: &str) -> PathBuf {
     }
 }
 
-/// A checked shared-cache directory.
+/// A checked shared-cache directory. Its methods do blocking file I/O (except [`SharedDir::lock`],
+/// which does it on the runtime's blocking threads).
+#[derive(Clone)]
 pub struct SharedDir {
     dir: PathBuf,
 }
@@ -96,10 +106,30 @@ impl SharedDir {
 
     /// The shared session for `spec`, if there is one this process can trust that is valid until
     /// at least `min_expiration`.
-    pub fn read(&self, spec: &SessionSpec, min_expiration: SystemTime) -> Option<Session> {
+    /// Only a session fetched by `source` (an access key ID) is used.
+    pub fn read(
+        &self,
+        spec: &SessionSpec,
+        source: &str,
+        min_expiration: SystemTime,
+    ) -> Option<Session> {
         let path = self.session_path(spec);
         match read_trusted(&path, spec) {
-            Ok(Some(s))
+            Ok(Some((_, s))) if s.expiration <= SystemTime::now() => {
+                tracing::debug!(file = %path.display(), "removing an expired shared session");
+                let _ = fs::remove_file(&path);
+                None
+            }
+            Ok(Some((fetched_by, _))) if fetched_by != source => {
+                tracing::debug!(
+                    file = %path.display(),
+                    fetched_by = %fetched_by,
+                    source = %source,
+                    "the shared session was fetched by another source; not used"
+                );
+                None
+            }
+            Ok(Some((_, s)))
                 if s.expiration >= min_expiration
                     && s.expiration > SystemTime::now() + MIN_REMAINING_VALIDITY =>
             {
@@ -118,8 +148,9 @@ impl SharedDir {
         }
     }
 
-    /// Replaces the shared session atomically.
-    pub fn write(&self, spec: &SessionSpec, session: &Session) -> Result<(), String> {
+    /// Replaces the shared session atomically, recording `source` as who fetched it; then removes
+    /// the directory's other expired session files.
+    pub fn write(&self, spec: &SessionSpec, source: &str, session: &Session) -> Result<(), String> {
         let path = self.session_path(spec);
         let tmp = self.dir.join(format!(
             ".{}.{}.{}.tmp",
@@ -134,6 +165,7 @@ impl SharedDir {
         let json = serde_json::json!({
             "format": FORMAT,
             "spec": identity(spec),
+            "fetched_by": source,
             "access_key_id": session.access_key_id,
             "secret_access_key": session.secret_access_key,
             "session_token": session.session_token,
@@ -152,7 +184,30 @@ impl SharedDir {
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
+        self.remove_expired();
         result.map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// Removes this user's session files that have expired (of any spec: settings no longer used
+    /// leave theirs behind). Lock files stay: removing one another process holds would let a
+    /// third take a second lock.
+    fn remove_expired(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        let now = SystemTime::now();
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.extension().and_then(|x| x.to_str()) != Some("session") {
+                continue;
+            }
+            if let Ok(Some(expiration)) = expiration_of(&path) {
+                if expiration <= now {
+                    tracing::debug!(file = %path.display(), "removing an expired shared session");
+                    let _ = fs::remove_file(&path);
+                }
+            }
+        }
     }
 
     /// Takes the cross-process lock of `spec`'s session, waiting at most `bound`. `None` if it
@@ -160,28 +215,35 @@ impl SharedDir {
     /// without it).
     pub async fn lock(&self, spec: &SessionSpec, bound: Duration) -> Option<File> {
         let path = self.lock_path(spec);
-        let file = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-        {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(file = %path.display(), "cannot open the lock file: {e}");
-                return None;
-            }
+        let opened = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .mode(0o600)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&path)
+                    .map_err(|e| format!("cannot open the lock file: {e}"))?;
+                match file.metadata() {
+                    Ok(m) if m.uid() == euid() && m.mode() & 0o077 == 0 => Ok(file),
+                    _ => Err(
+                        "ignoring a lock file owned by another user or open to others".to_string(),
+                    ),
+                }
+            })
+            .await
         };
-        match file.metadata() {
-            Ok(m) if m.uid() == euid() && m.mode() & 0o077 == 0 => {}
-            _ => {
-                tracing::warn!(file = %path.display(), "ignoring a lock file owned by another user or open to others");
+        let file = match opened {
+            Ok(Ok(f)) => f,
+            Ok(Err(why)) => {
+                tracing::warn!(file = %path.display(), "{why}");
                 return None;
             }
-        }
+            Err(_) => return None,
+        };
         let deadline = Instant::now() + bound;
         loop {
             match file.try_lock() {
@@ -220,9 +282,63 @@ fn millis(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The expiration of a trusted session file of any spec.
+fn expiration_of(path: &Path) -> Result<Option<SystemTime>, String> {
+    Ok(read_json(path)?.and_then(|v| {
+        v.get("expiration_ms")
+            .and_then(|x| x.as_u64())
+            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
+    }))
+}
+
 /// Reads a session file if it exists and can be trusted: a regular file (not a symlink) owned by
 /// this user, not readable or writable by others, of a sane size, well-formed, for this spec.
-fn read_trusted(path: &Path, spec: &SessionSpec) -> Result<Option<Session>, String> {
+/// Returns who fetched it (see the module's documentation) and the session.
+fn read_trusted(path: &Path, spec: &SessionSpec) -> Result<Option<(String, Session)>, String> {
+    let Some(v) = read_json(path)? else {
+        return Ok(None);
+    };
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    if v.get("format").and_then(|x| x.as_u64()) != Some(FORMAT) {
+        return Err("corrupt: unknown format".into());
+    }
+    if field("spec").as_deref() != Some(identity(spec).as_str()) {
+        return Err("written for other settings".into());
+    }
+    let (
+        Some(fetched_by),
+        Some(access_key_id),
+        Some(secret_access_key),
+        Some(session_token),
+        Some(ms),
+    ) = (
+        field("fetched_by"),
+        field("access_key_id"),
+        field("secret_access_key"),
+        field("session_token"),
+        v.get("expiration_ms").and_then(|x| x.as_u64()),
+    )
+    else {
+        return Err("corrupt: a field is missing".into());
+    };
+    Ok(Some((
+        fetched_by,
+        Session {
+            access_key_id,
+            secret_access_key,
+            session_token,
+            expiration: UNIX_EPOCH + Duration::from_millis(ms),
+        },
+    )))
+}
+
+/// The JSON of a file that can be trusted (see [`read_trusted`]), or `None` if there is none.
+fn read_json(path: &Path) -> Result<Option<serde_json::Value>, String> {
     let mut f = match OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -251,34 +367,9 @@ fn read_trusted(path: &Path, spec: &SessionSpec) -> Result<Option<Session>, Stri
     let mut text = String::new();
     f.read_to_string(&mut text)
         .map_err(|e| format!("unreadable: {e}"))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|_| "corrupt: not JSON".to_string())?;
-    let field = |k: &str| {
-        v.get(k)
-            .and_then(|x| x.as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    if v.get("format").and_then(|x| x.as_u64()) != Some(FORMAT) {
-        return Err("corrupt: unknown format".into());
-    }
-    if field("spec").as_deref() != Some(identity(spec).as_str()) {
-        return Err("written for other settings".into());
-    }
-    let (Some(access_key_id), Some(secret_access_key), Some(session_token), Some(ms)) = (
-        field("access_key_id"),
-        field("secret_access_key"),
-        field("session_token"),
-        v.get("expiration_ms").and_then(|x| x.as_u64()),
-    ) else {
-        return Err("corrupt: a field is missing".into());
-    };
-    Ok(Some(Session {
-        access_key_id,
-        secret_access_key,
-        session_token,
-        expiration: UNIX_EPOCH + Duration::from_millis(ms),
-    }))
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|_| "corrupt: not JSON".to_string())
 }
 
 #[cfg(test)]
@@ -322,6 +413,64 @@ mod tests {
     }
 
     const LONG: Duration = Duration::from_secs(900);
+    /// The access key ID of this process's source credentials.
+    const SRC: &str = "AKIASOURCE";
+
+    /// Issue 9, hole 6: a session fetched by another source (another access key ID, as a JVM
+    /// whose own source the role's trust policy refuses would have) is not used; after a
+    /// rotation of the source's key the first process fetches its own.
+    #[test]
+    fn a_session_fetched_by_another_source_is_not_used() {
+        let d = tempdir("source");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        let s = spec(&d, "a");
+        shared.write(&s, "AKIAOTHERJOB", &session(LONG)).unwrap();
+        assert!(shared.read(&s, SRC, SystemTime::now()).is_none());
+        assert!(shared.read(&s, "AKIAOTHERJOB", SystemTime::now()).is_some());
+        let text = fs::read_to_string(shared.session_path(&s)).unwrap();
+        assert!(text.contains("\"fetched_by\":\"AKIAOTHERJOB\""), "{text}");
+        // a file of the previous format (no fetched_by) is never used
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut old = v.as_object().unwrap().clone();
+        old.remove("fetched_by");
+        fs::write(
+            shared.session_path(&s),
+            serde_json::Value::Object(old).to_string(),
+        )
+        .unwrap();
+        assert!(shared.read(&s, "AKIAOTHERJOB", SystemTime::now()).is_none());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn expired_session_files_are_removed() {
+        let d = tempdir("expired");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        let (a, b, c) = (spec(&d, "a"), spec(&d, "b"), spec(&d, "c"));
+        let expired = Session {
+            expiration: SystemTime::now() - Duration::from_secs(1),
+            ..session(LONG)
+        };
+        shared.write(&a, SRC, &session(LONG)).unwrap();
+        let path = shared.session_path(&a);
+        let mut v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        v["expiration_ms"] = serde_json::json!(millis(SystemTime::now()) - 1_000);
+        fs::write(&path, v.to_string()).unwrap(); // expired since it was written
+        assert!(shared.read(&a, SRC, SystemTime::now()).is_none());
+        assert!(
+            !shared.session_path(&a).exists(),
+            "read removes its own expired file"
+        );
+        shared.write(&b, SRC, &expired).unwrap();
+        shared.write(&c, SRC, &session(LONG)).unwrap();
+        assert!(
+            !shared.session_path(&b).exists(),
+            "a write removes other expired files"
+        );
+        assert!(shared.session_path(&c).exists(), "and keeps valid ones");
+        fs::remove_dir_all(&d).unwrap();
+    }
 
     #[test]
     fn round_trip_with_owner_only_permissions() {
@@ -329,18 +478,20 @@ mod tests {
         let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
         assert_eq!(fs::metadata(&d).unwrap().mode() & 0o777, 0o700);
         let s = spec(&d, "a");
-        assert!(shared.read(&s, SystemTime::now()).is_none());
-        shared.write(&s, &session(LONG)).unwrap();
+        assert!(shared.read(&s, SRC, SystemTime::now()).is_none());
+        shared.write(&s, SRC, &session(LONG)).unwrap();
         assert_eq!(
             fs::metadata(shared.session_path(&s)).unwrap().mode() & 0o777,
             0o600
         );
-        let back = shared.read(&s, SystemTime::now()).unwrap();
+        let back = shared.read(&s, SRC, SystemTime::now()).unwrap();
         assert_eq!(back.access_key_id, "ASIASHARED");
         // not fresh enough for a caller who needs it valid for longer
-        assert!(shared.read(&s, SystemTime::now() + LONG * 2).is_none());
+        assert!(shared.read(&s, SRC, SystemTime::now() + LONG * 2).is_none());
         // another spec never gets it
-        assert!(shared.read(&spec(&d, "b"), SystemTime::now()).is_none());
+        assert!(shared
+            .read(&spec(&d, "b"), SRC, SystemTime::now())
+            .is_none());
         let names: Vec<_> = fs::read_dir(&d)
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -360,31 +511,33 @@ mod tests {
         // corrupt
         fs::write(&path, "{not json").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(shared.read(&s, now).is_none());
+        assert!(shared.read(&s, SRC, now).is_none());
         // readable by others
-        shared.write(&s, &session(LONG)).unwrap();
+        shared.write(&s, SRC, &session(LONG)).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(shared.read(&s, now).is_none());
+        assert!(shared.read(&s, SRC, now).is_none());
         // expired, or within a minute of expiry
-        shared.write(&s, &session(Duration::from_secs(30))).unwrap();
-        assert!(shared.read(&s, now).is_none());
+        shared
+            .write(&s, SRC, &session(Duration::from_secs(30)))
+            .unwrap();
+        assert!(shared.read(&s, SRC, now).is_none());
         // a symlink to a good file elsewhere
         let elsewhere = tempdir("hostile-target");
         let other = SharedDir::open(elsewhere.to_str().unwrap()).unwrap();
-        other.write(&s, &session(LONG)).unwrap();
+        other.write(&s, SRC, &session(LONG)).unwrap();
         fs::remove_file(&path).unwrap();
         symlink(other.session_path(&s), &path).unwrap();
-        assert!(shared.read(&s, now).is_none());
+        assert!(shared.read(&s, SRC, now).is_none());
         fs::remove_file(&path).unwrap();
         // owned by another user (as root, hand it to nobody)
         if euid() == 0 {
-            shared.write(&s, &session(LONG)).unwrap();
+            shared.write(&s, SRC, &session(LONG)).unwrap();
             std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
-            assert!(shared.read(&s, now).is_none());
+            assert!(shared.read(&s, SRC, now).is_none());
         }
         // a good file again is used
-        shared.write(&s, &session(LONG)).unwrap();
-        assert!(shared.read(&s, now).is_some());
+        shared.write(&s, SRC, &session(LONG)).unwrap();
+        assert!(shared.read(&s, SRC, now).is_some());
         fs::remove_dir_all(&d).unwrap();
         fs::remove_dir_all(&elsewhere).unwrap();
     }

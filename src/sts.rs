@@ -17,8 +17,10 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::{future, ProvideCredentials};
 use aws_sdk_sts::config::Region;
 use aws_sdk_sts::config::SharedHttpClient;
+use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_sdk_sts::types::PolicyDescriptorType;
@@ -38,10 +40,55 @@ const MAX_ATTEMPTS: u32 = 3;
 const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Source credentials with less than this left are fetched again.
+const SOURCE_REFRESH_AHEAD: Duration = Duration::from_secs(300);
+
+/// The source credentials (the AWS default chain), cached here, in front of the STS clients'
+/// own identity cache, so that the node cache can ask who the source is (its access key ID)
+/// without a call of its own.
+#[derive(Debug)]
+struct Source {
+    chain: SharedCredentialsProvider,
+    cached: Mutex<Option<Credentials>>,
+}
+
+impl Source {
+    async fn credentials(&self) -> aws_credential_types::provider::Result {
+        let cached = self
+            .cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(c) = cached {
+            if c.expiry()
+                .is_none_or(|e| e > SystemTime::now() + SOURCE_REFRESH_AHEAD)
+            {
+                return Ok(c);
+            }
+        }
+        let c = self.chain.provide_credentials().await?;
+        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        Ok(c)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CachedSource(Arc<Source>);
+
+impl ProvideCredentials for CachedSource {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.0.credentials())
+    }
+}
+
 /// Fetches sessions from STS. Cheap to clone (shared state behind `Arc`s).
 #[derive(Clone, Default)]
 pub struct StsFetcher {
     base: Arc<OnceCell<SdkConfig>>,
+    source: Arc<std::sync::OnceLock<CachedSource>>,
     /// The process's region, once found; a lookup that found none is tried again next time.
     default_region: Arc<Mutex<Option<Region>>>,
     https: Arc<std::sync::OnceLock<SharedHttpClient>>,
@@ -80,13 +127,46 @@ impl StsFetcher {
                     None => target.clone(),
                 };
                 tracing::debug!("source credentials: the default chain, its STS calls in {region}");
-                aws_config::defaults(BehaviorVersion::latest())
+                let config = aws_config::defaults(BehaviorVersion::latest())
                     .region(region)
                     .http_client(self.https())
                     .load()
-                    .await
+                    .await;
+                match config.credentials_provider() {
+                    Some(chain) => {
+                        let source = self
+                            .source
+                            .get_or_init(|| {
+                                CachedSource(Arc::new(Source {
+                                    chain,
+                                    cached: Mutex::new(None),
+                                }))
+                            })
+                            .clone();
+                        config
+                            .into_builder()
+                            .credentials_provider(SharedCredentialsProvider::new(source))
+                            .build()
+                    }
+                    None => config,
+                }
             })
             .await
+    }
+
+    /// Who the source is, for the node cache: the access key ID of the source credentials (not a
+    /// secret). From the cached source credentials, so it costs no STS call of its own; `None`
+    /// if they cannot be had (the AssumeRole then fails with the chain's own error).
+    async fn source_key(&self, target: &StsTarget) -> Option<String> {
+        self.client(target).await.ok()?;
+        let source = self.source.get()?.clone();
+        match source.0.credentials().await {
+            Ok(c) => Some(c.access_key_id().to_owned()),
+            Err(e) => {
+                tracing::debug!("no source credentials for the node cache: {e}");
+                None
+            }
+        }
     }
 
     /// The process's region as the AWS SDKs find it: `AWS_REGION`, the profile, then instance
@@ -212,32 +292,51 @@ impl StsFetcher {
         spec: &SessionSpec,
         min_expiration: SystemTime,
     ) -> Result<Session> {
-        let Some(setting) = &spec.shared_dir else {
+        let Some(setting) = spec.shared_dir.clone() else {
             return self.assume_role(spec).await;
         };
-        let shared = match SharedDir::open(setting) {
-            Ok(d) => d,
-            Err(why) => {
+        let shared = match off_runtime(move || SharedDir::open(&setting)).await {
+            Some(Ok(d)) => d,
+            Some(Err(why)) => {
                 tracing::warn!(
-                    "rolebridge.cache.dir={setting}: not sharing sessions across processes: {why}"
+                    "rolebridge.cache.dir: not sharing sessions across processes: {why}"
                 );
                 return self.assume_role(spec).await;
             }
+            None => return self.assume_role(spec).await,
         };
-        if let Some(s) = shared.read(spec, min_expiration) {
+        let Some(source) = self.source_key(&spec.sts).await else {
+            return self.assume_role(spec).await;
+        };
+        let read = |shared: &SharedDir| {
+            let (shared, spec, source) = (shared.clone(), spec.clone(), source.clone());
+            off_runtime(move || shared.read(&spec, &source, min_expiration))
+        };
+        if let Some(s) = read(&shared).await.flatten() {
             return Ok(s);
         }
         let lock = shared.lock(spec, spec.sts.timeout).await;
-        if let Some(s) = shared.read(spec, min_expiration) {
+        if let Some(s) = read(&shared).await.flatten() {
             return Ok(s); // another process fetched it while this one waited for the lock
         }
         let session = self.assume_role(spec).await?;
-        if let Err(why) = shared.write(spec, &session) {
-            tracing::warn!("rolebridge.cache.dir={setting}: {why}");
+        let written = {
+            let (shared, spec, session) = (shared.clone(), spec.clone(), session.clone());
+            off_runtime(move || shared.write(&spec, &source, &session)).await
+        };
+        if let Some(Err(why)) = written {
+            tracing::warn!("rolebridge.cache.dir: {why}");
         }
         drop(lock);
         Ok(session)
     }
+}
+
+/// Runs file work of the node cache (whose directory may be slow: NFS, a busy disk) on the
+/// runtime's blocking threads, never on the thread that drives every STS call. `None` if the
+/// work could not run or panicked.
+async fn off_runtime<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+    tokio::task::spawn_blocking(work).await.ok()
 }
 
 impl FetchSession for StsFetcher {

@@ -10,7 +10,7 @@ import org.apache.hadoop.fs.Path;
 /**
  * Run in a JVM of its own by NegativeIT, with another source identity in its environment: tries
  * to write through S3A + rolebridge and prints "RESULT ok" or "RESULT refused CODE MESSAGE".
- * Arguments: endpoint roleArn externalId bucket.
+ * Arguments: endpoint roleArn externalId bucket [cacheDir sessionName].
  */
 public final class ChildProbe {
   private ChildProbe() {
@@ -28,6 +28,10 @@ public final class ChildProbe {
     conf.set("rolebridge.sts.region", "us-east-1");
     conf.set("rolebridge.role.arn", args[1]);
     conf.set("rolebridge.external.id", args[2]);
+    if (args.length > 5) {
+      conf.set("rolebridge.cache.dir", args[4]);
+      conf.set("rolebridge.session.name", args[5]);
+    }
     try (FileSystem fs = FileSystem.get(URI.create("s3a://" + args[3] + "/"), conf)) {
       try (org.apache.hadoop.fs.FSDataOutputStream out = fs.create(new Path("s3a://" + args[3] + "/probe.txt"))) {
         out.write(1);

@@ -74,6 +74,48 @@ class NodeCacheIT {
         + alone[1] + " without");
   }
 
+  /**
+   * Issue 9, hole 6: one OS user, two jobs with different source credentials (the source user,
+   * then the intruder, whom the role's trust policy does not name). The intruder's JVM is not
+   * handed the session the first JVM fetched: it calls STS with its own source, and is refused.
+   */
+  @Test
+  void aSessionFetchedByAnotherSourceIsNotHandedOut() throws Exception {
+    File dir = new File(Files.createTempDirectory("rolebridge-node").toFile(), "cache");
+    String session = "it-node-cache-source-" + System.nanoTime();
+    String[] args = {aws.endpoint, aws.roleArn("destA"), aws.externalId("destA"), aws.bucket("destA"),
+        dir.getPath(), session};
+    aws.startRecording();
+    LocalAws.Ran first = LocalAws.run(childProbe(args, null));
+    LocalAws.Ran intruder = LocalAws.run(childProbe(args, "intruder"));
+    LocalAws.Ran again = LocalAws.run(childProbe(args, null));
+    List<LocalAws.Request> calls = LocalAws.assumeRoleCalls(aws.stopRecording());
+    assertTrue(first.output.contains("RESULT ok"), first.output);
+    assertTrue(intruder.output.contains("RESULT refused AccessDenied"),
+        "the intruder's JVM asked STS itself and was refused: " + intruder.output);
+    assertTrue(again.output.contains("RESULT ok"), again.output);
+    assertEquals(2, calls.size(), "the source's AssumeRole (then shared), the intruder's own: " + calls);
+    assertEquals(aws.accessKeyOf("source"), calls.get(0).signedBy());
+    assertEquals(aws.accessKeyOf("intruder"), calls.get(1).signedBy());
+    String file = new String(Files.readAllBytes(dir.listFiles((d, n) -> n.endsWith(".session"))[0].toPath()),
+        StandardCharsets.UTF_8);
+    assertTrue(file.contains("\"fetched_by\":\"" + aws.accessKeyOf("source") + "\""), "who fetched it is recorded");
+    assertTrue(!file.contains(aws.secretKeyOf("source")), "never the source's secret");
+  }
+
+  private ProcessBuilder childProbe(String[] args, String principal) {
+    List<String> cmd = new ArrayList<String>(java.util.Arrays.asList(System.getProperty("java.home") + "/bin/java",
+        "-cp", System.getProperty("rolebridge.test.classpath"), "-Dlog4j.configuration=log4j.properties",
+        ChildProbe.class.getName()));
+    cmd.addAll(java.util.Arrays.asList(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    if (principal != null) {
+      pb.environment().put("AWS_ACCESS_KEY_ID", aws.accessKeyOf(principal));
+      pb.environment().put("AWS_SECRET_ACCESS_KEY", aws.secretKeyOf(principal));
+    }
+    return pb;
+  }
+
   @Test
   void aDirectoryOthersCanEnterIsNotUsed() throws Exception {
     File dir = Files.createTempDirectory("rolebridge-open").toFile();

@@ -16,6 +16,7 @@ PYSPARK=pyspark==3.2.4
 SAGEMAKER=sagemaker-pyspark==1.4.5
 KCLPY=kclpy-ext==3.1.3.post4
 ZIG="ziglang==0.17.1 cargo-zigbuild==0.24.0"
+AWSCLI="awscli==1.46.2"
 
 need_apt=()
 command -v javac >/dev/null && command -v jar >/dev/null || need_apt+=(openjdk-17-jdk-headless)
@@ -46,6 +47,15 @@ if [ ! -f "$VENV/.zig-done" ] || ! "$VENV/bin/pip" show -q ziglang cargo-zigbuil
   # shellcheck disable=SC2086
   "$VENV/bin/pip" install -q --disable-pip-version-check $ZIG
   touch "$VENV/.zig-done"
+fi
+
+# The clients the command's tests install from the wheel into a fresh venv, without an index:
+# the AWS CLI (v1, from PyPI) and boto3, with what they need.
+if [ ! -f "$WHEELHOUSE/.done-$AWSCLI" ]; then
+  log "$AWSCLI and boto3 into $WHEELHOUSE"
+  mkdir -p "$WHEELHOUSE"
+  "$VENV/bin/pip" download -q --disable-pip-version-check -d "$WHEELHOUSE" "$AWSCLI" boto3
+  touch "$WHEELHOUSE/.done-$AWSCLI"
 fi
 
 # The aarch64 Rust standard library for the rustup toolchain; where rustup's host cannot be

@@ -8,6 +8,11 @@ VENV=$CACHE/venv
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
 RELEASE_DIR=$ROOT/target/release
 JAR=$RELEASE_DIR/rolebridge-$VERSION.jar
+# The command's wheels (scripts/package.sh), one per architecture, and the x86_64 one.
+WHEELS=$ROOT/target/wheels
+WHEEL=$WHEELS/rolebridge-$VERSION-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+# What the command's tests install beside the wheel, without an index: awscli and boto3.
+WHEELHOUSE=$CACHE/wheelhouse
 # The libraries the jar carries, one per platform, also kept loose beside it.
 X86_64=x86_64-unknown-linux-gnu
 AARCH64=aarch64-unknown-linux-gnu

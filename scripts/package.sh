@@ -2,7 +2,9 @@
 # Builds the release jar: the shim classes plus librolebridge.so for linux-x86_64 and
 # linux-aarch64, both built with cargo-zigbuild against glibc 2.17 (they load on Amazon Linux 2,
 # CentOS 7 and anything newer). Output: target/release/rolebridge-<version>.jar (and its .sha256),
-# and the loose libraries in target/release/native/linux-<arch>/librolebridge.so.
+# and the loose libraries in target/release/native/linux-<arch>/librolebridge.so. In the same
+# cargo run, the `rolebridge` command for both architectures, and from those binaries one wheel
+# per architecture in target/wheels/ (scripts/wheel.py).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 [ -f "$JARS/hadoop/.done" ] && [ -f "$JARS/s3a/.done" ] && [ -f "$JARS/sdkv2/.done" ] \
@@ -12,11 +14,11 @@ cd "$ROOT"
 export ROLEBRIDGE_REQUIRE_SHIM=1 ROLEBRIDGE_SHIM_TARGET=$X86_64
 if [ -f "$CACHE/aarch64-toolchain" ]; then
   log "cargo zigbuild --release (glibc $GLIBC_FLOOR): $X86_64, then $AARCH64 with Debian's Rust"
-  zigcargo zigbuild "$X86_64" --release --lib
-  zigcargo zigbuild "$AARCH64" --release --lib
+  zigcargo zigbuild "$X86_64" --release -p rolebridge --lib -p rolebridge-cli --bins
+  zigcargo zigbuild "$AARCH64" --release -p rolebridge --lib -p rolebridge-cli --bins
 else
-  log "cargo zigbuild --release (glibc $GLIBC_FLOOR): $X86_64 and $AARCH64 in one build"
-  zigcargo zigbuild "$X86_64" --target "$AARCH64.$GLIBC_FLOOR" --release --lib
+  log "cargo zigbuild --release (glibc $GLIBC_FLOOR): $X86_64 and $AARCH64 in one build, library and command"
+  zigcargo zigbuild "$X86_64" --target "$AARCH64.$GLIBC_FLOOR" --release -p rolebridge --lib -p rolebridge-cli --bins
 fi
 classes=$ROOT/target/$X86_64/release/java-shim/classes
 [ -f "$classes/dev/rolebridge/hadoop/RoleBridgeCredentialsProvider.class" ] || die "no shim classes in $classes"
@@ -47,3 +49,12 @@ rm -f "$stage.manifest"
 (cd "$RELEASE_DIR" && sha256sum "$(basename "$JAR")" > "$(basename "$JAR").sha256")
 log "built $JAR ($(du -k "$JAR" | cut -f1) KiB; sha256 in $JAR.sha256) with$platforms:" \
   "$SO ($(du -k "$SO" | cut -f1) KiB), $SO_AARCH64 ($(du -k "$SO_AARCH64" | cut -f1) KiB)"
+
+rm -f "$WHEELS"/rolebridge-*.whl
+for pair in "x86_64 $X86_64" "aarch64 $AARCH64"; do
+  set -- $pair
+  built=$ROOT/target/$2/release/rolebridge
+  [ -x "$built" ] || die "no $built"
+  wheel=$("$VENV/bin/python" "$ROOT/scripts/wheel.py" "$built" "$VERSION" "$1" "$WHEELS")
+  log "built $wheel ($(du -k "$wheel" | cut -f1) KiB; the command $(du -k "$built" | cut -f1) KiB)"
+done

@@ -2,14 +2,15 @@
 # Runs every test: installs what they need, then
 #   1. the Rust unit tests, on x86_64 and on aarch64 under qemu-user (settings validation, session
 #      cache with a manual clock);
-#   2. the release jar is built (libraries for linux-x86_64 and linux-aarch64, glibc 2.17), and the
-#      glibc floor of every library in it is checked;
+#   2. the release jar is built (libraries for linux-x86_64 and linux-aarch64, glibc 2.17) with the
+#      command's wheels, and the glibc floor of every library and command in them is checked;
 #   3. the Java tests (JUnit 5): a real JVM (-Xcheck:jni) loads the real jar on real Hadoop 3.3.1
 #      S3A and AWS SDK v1/v2 jars, against the local access-controlled STS + S3; child JVMs of
 #      Java 11, 17 and 21 and an aarch64 JVM under qemu-user run the jar too;
 #   4. the Python tests (pytest): the EMR bootstrap action under dash, busybox sh and bash, the
-#      glibc floor check itself, and pyspark 3.2.4 jobs writing parquet across accounts through the
-#      provider with the class paths clusters have;
+#      glibc floor check itself, pyspark 3.2.4 jobs writing parquet across accounts through the
+#      provider with the class paths clusters have, and the `rolebridge` command installed from its
+#      wheel into a fresh venv with the AWS CLI and boto3, as their credential_process;
 #   5. scripts/leak-check.sh, which prints RSS growth figures (a report, not a pass/fail limit).
 # Ends with one line "total: N passed, M failed".
 source "$(dirname "$0")/lib.sh"
@@ -41,10 +42,10 @@ set -e
 
 bash "$ROOT/scripts/package.sh"
 
-log "glibc floor: every library in the release jar needs at most GLIBC_$GLIBC_FLOOR"
+log "glibc floor: every library in the release jar and the command in each wheel need at most GLIBC_$GLIBC_FLOOR"
 glibc_log=$(mktemp)
 set +e
-bash "$ROOT/scripts/check-glibc.sh" "$JAR" | tee "$glibc_log"
+bash "$ROOT/scripts/check-glibc.sh" "$JAR" "$WHEELS"/rolebridge-*.whl | tee "$glibc_log"
 glibc_rc=${PIPESTATUS[0]}
 set -e
 glibc_passed=$(grep -c ': ok ' "$glibc_log" || true)
@@ -87,6 +88,7 @@ py_log=$(mktemp)
 set +e
 $(source_env) ROLEBRIDGE_TEST_FIXTURE="$FIXTURE" ROLEBRIDGE_TEST_JAR="$JAR" ROLEBRIDGE_TEST_JARS="$JARS" \
   ROLEBRIDGE_TEST_SO="$SO" ROLEBRIDGE_TEST_AARCH64_JAVA="$AARCH64_JAVA" \
+  ROLEBRIDGE_TEST_WHEEL="$WHEEL" ROLEBRIDGE_TEST_WHEELHOUSE="$WHEELHOUSE" \
   "$VENV/bin/python" -m pytest -p no:cacheprovider -v "$ROOT/tests/python" ${PYTEST_ARGS:-} 2>&1 | tee "$py_log"
 py_rc=${PIPESTATUS[0]}
 set -e

@@ -77,6 +77,15 @@ class LocalAws:
     def _post(self, path):
         urllib.request.urlopen(urllib.request.Request(self.endpoint + path, data=b"", method="POST")).read()
 
+    def session_arn_of_key(self, access_key_id):
+        """The ARN of the STS session whose access key this is (from the local STS's state: the
+        recorder keeps no response bodies), or None."""
+        data = json.loads(urllib.request.urlopen(self.endpoint + "/moto-api/data.json").read())
+        for role in data.get("sts", {}).get("AssumedRole", []):
+            if role.get("access_key_id") == access_key_id:
+                return role.get("arn")
+        return None
+
     def start_recording(self):
         self._post("/moto-api/recorder/reset-recording")
         self._post("/moto-api/recorder/start-recording")

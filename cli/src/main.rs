@@ -1,0 +1,202 @@
+//! The `rolebridge` command: a thin client of rolebridge's Rust core, as the JNI layer is. It reads
+//! the same settings as the provider (flags named after the keys, Hadoop XML files, `-D`), with
+//! the same validation and messages, and keeps sessions in the same node cache.
+//!
+//! Exit status: 0 on success; 2 for bad input (flags, files, settings), found before any network
+//! call; 1 when credentials cannot be had (STS refused, unreachable). Messages go to standard
+//! error and never hold a secret key or session token.
+
+mod conf;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use clap::{Parser, Subcommand};
+use rolebridge::error::Error;
+use rolebridge::provider::Provider;
+use rolebridge::settings::{self, RawSettings};
+
+use conf::{Collected, SettingsArgs};
+
+/// Cross-account AWS credentials from an STS AssumeRole session, cached on the node.
+#[derive(Parser)]
+#[command(name = "rolebridge", version, about = "Cross-account AWS credentials from STS AssumeRole sessions, cached on the node", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print AWS process credentials (JSON) for a profile's credential_process: the AWS CLI,
+    /// boto3 and every AWS SDK run it. Sessions are kept in rolebridge.cache.dir (default auto)
+    /// between runs; what it prints always has more than 15 minutes left.
+    #[command(
+        after_help = "Example ~/.aws/config profile:\n  [profile lake]\n  credential_process = \
+        rolebridge credential-process --role-arn arn:aws:iam::222222222222:role/etl-writer \
+        --external-id my-external-id --region eu-west-1"
+    )]
+    CredentialProcess {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+}
+
+/// Why the command failed, and so its exit status.
+enum Failure {
+    /// Bad input: exit 2.
+    Input(String),
+    /// No credentials: exit 1.
+    Credentials(String),
+}
+
+/// Sessions handed out by credential-process keep at least this long: botocore and the AWS CLI
+/// refresh credentials 15 minutes before `Expiration` (and block at 10).
+const KEEP: Duration = Duration::from_secs(20 * 60);
+/// The shortest session credential-process accepts: one that serves at least 10 minutes before
+/// the last [`KEEP`] of it.
+const MIN_DURATION: Duration = Duration::from_secs(30 * 60);
+const BOTOCORE_REFRESH: Duration = Duration::from_secs(15 * 60);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse(); // usage errors: clap prints them and exits with status 2
+    let result = match &cli.command {
+        Command::CredentialProcess { settings } => credential_process(settings),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(m)) => {
+            eprintln!("rolebridge: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Credentials(m)) => {
+            eprintln!("rolebridge: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The Hadoop-style user name the default session name is made from (`rolebridge-<user>`).
+fn user_name() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "rolebridge".to_owned())
+}
+
+/// A setting error with where its value came from (flag, `-D`, file).
+fn input_error(e: Error, collected: &Collected) -> Failure {
+    let origin = match &e {
+        Error::Setting { key, .. } => collected.origin_of(key).map(str::to_owned),
+        _ => None,
+    };
+    Failure::Input(match origin {
+        Some(o) if o.starts_with("--") || o.starts_with("-D") => format!("{e} [set by {o}]"),
+        Some(o) => format!("{e} [set in {o}]"),
+        None => e.to_string(),
+    })
+}
+
+fn raw_settings(args: &SettingsArgs, collected: &Collected) -> RawSettings {
+    let mut raw = RawSettings::new(args.bucket.as_deref(), Some(&user_name()));
+    raw.values = collected.values.clone();
+    raw
+}
+
+/// Set in the environment of whatever credential-process starts: the AWS default chain it reads
+/// its source from may run a profile's credential_process, and if that profile is the one that
+/// runs rolebridge, the command would start itself without end.
+const RUNNING: &str = "ROLEBRIDGE_CREDENTIAL_PROCESS";
+
+fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
+    if std::env::var_os(RUNNING).is_some() {
+        return Err(Failure::Credentials(
+            "credential-process was started by its own source credentials: the AWS profile the source is read from (AWS_PROFILE) runs rolebridge again. Give rolebridge a source of its own: name the profile that runs rolebridge with --profile (not AWS_PROFILE), or point AWS_PROFILE at a profile that holds the source credentials"
+                .into(),
+        ));
+    }
+    // Before any thread of ours starts.
+    std::env::set_var(RUNNING, "1");
+    let collected = conf::collect(args).map_err(Failure::Input)?;
+    let mut raw = raw_settings(args, &collected);
+    // Sessions are kept between invocations unless the settings say where else.
+    if !raw.values.keys().any(|k| k.ends_with(".cache.dir")) {
+        raw.values.insert(
+            "rolebridge.cache.dir".into(),
+            settings::CACHE_DIR_AUTO.into(),
+        );
+    }
+    let resolved = settings::resolve(&raw).map_err(|e| input_error(e, &collected))?;
+    if resolved.duration < MIN_DURATION {
+        let key = duration_key(&raw);
+        return Err(Failure::Input(format!(
+            "{key}: {}s is too short for credential-process. The AWS CLI and botocore refresh \
+             credentials 15 minutes before they expire, and rolebridge hands out sessions with at \
+             least 20 minutes left, so a session must last at least 30m. Set --duration to 30m or \
+             more (1h by default){}",
+            resolved.duration.as_secs(),
+            collected
+                .origin_of(&key)
+                .map(|o| format!(" [set by {o}]"))
+                .unwrap_or_default()
+        )));
+    }
+    if resolved.refresh_ahead < KEEP {
+        // Fetch a new session before the last 20 minutes of the current one.
+        raw.values.retain(|k, _| !k.ends_with(".refresh.ahead"));
+        raw.values
+            .insert("rolebridge.refresh.ahead".into(), "20m".into());
+    }
+    let provider = Provider::open(&raw).map_err(|e| input_error(e, &collected))?;
+    let handout = provider
+        .credentials()
+        .map_err(|e| Failure::Credentials(e.to_string()))?;
+    let s = &handout.session;
+    let left = s
+        .expiration
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    if left <= BOTOCORE_REFRESH {
+        return Err(Failure::Credentials(format!(
+            "the session for {} expires in {} s, within the 15 minutes in which the AWS CLI and \
+             botocore refresh; check the system clock",
+            resolved.role_arn,
+            left.as_secs()
+        )));
+    }
+    // Whole seconds, rounded down: never later than the session really expires.
+    let secs = s
+        .expiration
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let expiration = aws_smithy_types::DateTime::from_secs(secs as i64)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .map_err(|e| Failure::Credentials(format!("expiration out of range: {e}")))?;
+    let json = serde_json::json!({
+        "Version": 1,
+        "AccessKeyId": s.access_key_id,
+        "SecretAccessKey": s.secret_access_key,
+        "SessionToken": s.session_token,
+        "Expiration": expiration,
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{json}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Credentials(format!("cannot write to standard output: {e}")))
+}
+
+/// The key the session duration came from, for messages (the per-bucket one if set).
+fn duration_key(raw: &RawSettings) -> String {
+    let per_bucket = raw
+        .bucket
+        .as_ref()
+        .map(|b| format!("rolebridge.bucket.{b}.session.duration"));
+    match per_bucket {
+        Some(k) if raw.values.contains_key(&k) => k,
+        _ if raw.values.contains_key("rolebridge.session.duration") => {
+            "rolebridge.session.duration".into()
+        }
+        _ => "rolebridge.session.duration (--duration)".into(),
+    }
+}

@@ -1,0 +1,207 @@
+"""The `rolebridge` command as clients we did not write run it: the AWS CLI and boto3, installed with
+the rolebridge wheel into a fresh venv, with a profile whose credential_process is
+`rolebridge credential-process ...`, against the local STS + S3 (issue 10)."""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import _env
+
+
+@pytest.fixture(scope="module")
+def clients(tmp_path_factory):
+    """A fresh venv with the rolebridge wheel, the AWS CLI and boto3 (from the wheelhouse that
+    scripts/deps.sh fills; no index)."""
+    venv = tmp_path_factory.mktemp("clients") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "--no-index",
+         "--find-links", _env("ROLEBRIDGE_TEST_WHEELHOUSE"), _env("ROLEBRIDGE_TEST_WHEEL"), "awscli", "boto3"],
+        check=True,
+    )
+    return venv
+
+
+def rolebridge(clients):
+    return str(clients / "bin" / "rolebridge")
+
+
+def write_profile(tmp_path, clients, local_aws, dest="destA", extra=()):
+    """An AWS config file with profile `lake`, whose credential_process is the installed command,
+    its sessions kept in a cache directory of this test's own."""
+    cache = tmp_path / "cache"
+    args = [
+        rolebridge(clients), "credential-process",
+        "--role-arn", local_aws.fixture[dest]["roleArn"],
+        "--external-id", local_aws.fixture[dest]["externalId"],
+        "--region", "us-east-1",
+        "--sts-endpoint", local_aws.endpoint,
+        "--cache-dir", str(cache),
+        *extra,
+    ]
+    config = tmp_path / "config"
+    config.write_text("[profile lake]\ncredential_process = " + " ".join(args) + "\nregion = us-east-1\n")
+    return config
+
+
+def client_env(config):
+    """The environment of the AWS CLI and boto3: the profile file, and the source user's keys in
+    the environment, which rolebridge (not the client: the profile is named explicitly) uses."""
+    env = dict(os.environ)
+    env["AWS_CONFIG_FILE"] = str(config)
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
+def aws(clients, config, *args):
+    return subprocess.run(
+        [str(clients / "bin" / "aws"), "--profile", "lake", *args],
+        env=client_env(config), capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_the_aws_cli_signs_with_the_assumed_role_and_ten_calls_make_one_assume_role(
+        tmp_path, clients, local_aws):
+    config = write_profile(tmp_path, clients, local_aws)
+    local_aws.start_recording()
+    who = aws(clients, config, "sts", "get-caller-identity", "--endpoint-url", local_aws.endpoint)
+    assert who.returncode == 0, who.stderr
+    arn = json.loads(who.stdout)["Arn"]
+    assert arn.startswith("arn:aws:sts::222222222222:assumed-role/cross-account-writer/"), arn
+
+    body = tmp_path / "hello.txt"
+    body.write_text("written by the AWS CLI through rolebridge\n")
+    cp = aws(clients, config, "s3", "cp", str(body), "s3://dest-a/cli/hello.txt", "--endpoint-url", local_aws.endpoint)
+    assert cp.returncode == 0, cp.stderr
+    for _ in range(8):
+        again = aws(clients, config, "sts", "get-caller-identity", "--endpoint-url", local_aws.endpoint)
+        assert again.returncode == 0, again.stderr
+    recorded = local_aws.stop_recording()
+
+    assume = [r for r in recorded if r.is_assume_role]
+    assert len(assume) == 1, f"ten CLI invocations, one AssumeRole: {assume}"
+    assert assume[0].signed_by == local_aws.fixture["source"]["accessKeyId"]
+    s3 = [r for r in recorded if r.service == "s3"]
+    assert s3, recorded
+    for r in s3 + [r for r in recorded if r.form.get("Action") == "GetCallerIdentity"]:
+        assert local_aws.session_arn_of_key(r.signed_by) == arn, r
+
+
+def test_boto3_writes_the_destination_bucket(tmp_path, clients, local_aws):
+    config = write_profile(tmp_path, clients, local_aws)
+    script = (
+        "import boto3, sys\n"
+        "s3 = boto3.Session(profile_name='lake').client('s3', endpoint_url=sys.argv[1])\n"
+        "s3.put_object(Bucket='dest-a', Key='boto3/hello.txt', Body=b'written by boto3 through rolebridge')\n"
+        "print(s3.get_object(Bucket='dest-a', Key='boto3/hello.txt')['Body'].read().decode())\n"
+    )
+    local_aws.start_recording()
+    run = subprocess.run([str(clients / "bin" / "python"), "-c", script, local_aws.endpoint],
+                         env=client_env(config), capture_output=True, text=True, timeout=120)
+    recorded = local_aws.stop_recording()
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "written by boto3 through rolebridge"
+    assume = [r for r in recorded if r.is_assume_role]
+    assert len(assume) == 1, assume
+    s3 = [r for r in recorded if r.service == "s3"]
+    assert len(s3) == 2, s3
+    for r in s3:
+        arn = local_aws.session_arn_of_key(r.signed_by)
+        assert arn and arn.startswith("arn:aws:sts::222222222222:assumed-role/cross-account-writer/"), r
+
+
+def test_the_json_is_process_credentials_with_more_than_15_minutes_left(tmp_path, clients, local_aws):
+    d = local_aws.fixture["destA"]
+    out = subprocess.run(
+        [rolebridge(clients), "credential-process", "--role-arn", d["roleArn"], "--external-id", d["externalId"],
+         "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--cache-dir", str(tmp_path / "c")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    creds = json.loads(out.stdout)
+    assert set(creds) == {"Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}
+    assert creds["Version"] == 1 and isinstance(creds["Version"], int)
+    assert creds["Expiration"].endswith("Z"), creds["Expiration"]
+    expiration = datetime.datetime.fromisoformat(creds["Expiration"].replace("Z", "+00:00"))
+    left = expiration - datetime.datetime.now(datetime.timezone.utc)
+    assert left > datetime.timedelta(minutes=15), left
+    assert oct(os.stat(tmp_path / "c").st_mode & 0o777) == "0o700"
+
+
+BAD_INPUT = [
+    (["--no-such-flag"], 2, "unexpected argument '--no-such-flag'"),
+    (["--duration", "15m"], 2, "at least 30m"),
+    (["--role-arn", "arn:aws:iam::12:role/x"], 2, "rolebridge.role.arn"),
+    (["-D", "rolebridge.external.id"], 2, "not KEY=VALUE"),
+    (["-D", "rolebridge.extrenal.id=abc"], 2, "Did you mean rolebridge.external.id?"),
+    (["--conf", "/nonexistent/core-site.xml"], 2, "cannot read it"),
+    (["--sts-endpoint", "http://10.1.2.3:8080"], 2, "accepted only for loopback addresses"),
+    (["--sts-timeout", "1h"], 2, "[set by --sts-timeout]"),
+]
+
+
+@pytest.mark.parametrize("args,status,message", BAD_INPUT, ids=[" ".join(a) for a, _, _ in BAD_INPUT])
+def test_bad_input_is_one_clear_message_and_no_request(tmp_path, clients, local_aws, args, status, message):
+    d = local_aws.fixture["destA"]
+    defaults = {"--role-arn": d["roleArn"], "--region": "us-east-1", "--sts-endpoint": local_aws.endpoint,
+                "--cache-dir": str(tmp_path / "c")}
+    base = [x for flag, value in defaults.items() if flag not in args for x in (flag, value)]
+    local_aws.start_recording()
+    out = subprocess.run([rolebridge(clients), "credential-process", *base, *args],
+                         capture_output=True, text=True, timeout=60)
+    recorded = local_aws.stop_recording()
+    assert out.returncode == status, (out.returncode, out.stderr)
+    assert message in out.stderr, out.stderr
+    assert out.stdout == ""
+    assert recorded == [], f"no network call: {recorded}"
+
+
+def test_a_refusal_names_the_cause_exits_1_and_shows_no_secret(tmp_path, clients, local_aws):
+    d = local_aws.fixture["destA"]
+    out = subprocess.run(
+        [rolebridge(clients), "credential-process", "--role-arn", d["roleArn"], "--external-id", "wrong-id",
+         "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--cache-dir", str(tmp_path / "c")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 1, out.stderr
+    assert "AccessDenied" in out.stderr and "external ID" in out.stderr, out.stderr
+    assert out.stdout == ""
+    assert local_aws.fixture["source"]["secretAccessKey"] not in out.stderr
+
+
+def test_help_and_version(clients):
+    help_ = subprocess.run([rolebridge(clients), "credential-process", "--help"], capture_output=True, text=True)
+    assert help_.returncode == 0
+    for flag in ("--role-arn", "--external-id", "--session-name", "--duration", "--session-policy",
+                 "--session-policy-arns", "--region", "--sts-endpoint", "--sts-timeout", "--cache-dir",
+                 "--conf-dir", "--conf", "-D", "--bucket"):
+        assert flag in help_.stdout, flag
+    version = subprocess.run([rolebridge(clients), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == "rolebridge 0.1.0", version.stdout
+
+
+def test_a_source_profile_that_runs_rolebridge_again_ends_at_once(tmp_path, clients, local_aws):
+    """AWS_PROFILE names the profile whose credential_process is rolebridge, and no other source
+    is there: rolebridge's own default chain would run that profile, and so rolebridge, again and
+    again. The second one refuses, and the whole chain ends with an error at once."""
+    config = write_profile(tmp_path, clients, local_aws)
+    env = client_env(config)
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(k, None)
+    env["AWS_PROFILE"] = "lake"
+    local_aws.start_recording()
+    run = subprocess.run([str(clients / "bin" / "aws"), "sts", "get-caller-identity", "--endpoint-url",
+                          local_aws.endpoint], env=env, capture_output=True, text=True, timeout=60)
+    recorded = local_aws.stop_recording()
+    assert run.returncode != 0, run.stdout
+    assert [r for r in recorded if r.is_assume_role] == [], recorded
+    direct = subprocess.run([rolebridge(clients), "credential-process", "--role-arn",
+                             local_aws.fixture["destA"]["roleArn"]],
+                            env={**env, "ROLEBRIDGE_CREDENTIAL_PROCESS": "1"}, capture_output=True, text=True)
+    assert direct.returncode == 1 and "started by its own source credentials" in direct.stderr, direct.stderr

@@ -26,6 +26,11 @@ use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_sdk_sts::types::PolicyDescriptorType;
 use aws_sdk_sts::Client;
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::OnceCell;
 
 use crate::cache::{BoxFuture, FetchSession, Session, SessionSpec};
@@ -84,6 +89,45 @@ impl ProvideCredentials for CachedSource {
     }
 }
 
+/// The HTTPS client of every call, made lazily: building a connector loads the system's root
+/// certificates (some milliseconds), and the SDK asks for one when a client is built, before it
+/// knows whether it will send anything. A process served from the node cache (the command's
+/// `credential-process`, a JVM whose session another wrote) then never pays for it.
+#[derive(Debug)]
+struct LazyHttps(SharedHttpClient);
+
+impl HttpClient for LazyHttps {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(LazyConnector {
+            client: self.0.clone(),
+            settings: settings.clone(),
+            components: components.clone(),
+            connector: std::sync::OnceLock::new(),
+        })
+    }
+}
+
+/// A connector made at the first request it carries.
+#[derive(Debug)]
+struct LazyConnector {
+    client: SharedHttpClient,
+    settings: HttpConnectorSettings,
+    components: RuntimeComponents,
+    connector: std::sync::OnceLock<SharedHttpConnector>,
+}
+
+impl HttpConnector for LazyConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        self.connector
+            .get_or_init(|| self.client.http_connector(&self.settings, &self.components))
+            .call(request)
+    }
+}
+
 /// Fetches sessions from STS. Cheap to clone (shared state behind `Arc`s).
 #[derive(Clone, Default)]
 pub struct StsFetcher {
@@ -104,11 +148,13 @@ impl StsFetcher {
     fn https(&self) -> SharedHttpClient {
         self.https
             .get_or_init(|| {
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(tls::Provider::Rustls(
-                        tls::rustls_provider::CryptoMode::Ring,
-                    ))
-                    .build_https()
+                SharedHttpClient::new(LazyHttps(
+                    aws_smithy_http_client::Builder::new()
+                        .tls_provider(tls::Provider::Rustls(
+                            tls::rustls_provider::CryptoMode::Ring,
+                        ))
+                        .build_https(),
+                ))
             })
             .clone()
     }

@@ -205,3 +205,28 @@ def test_a_source_profile_that_runs_rolebridge_again_ends_at_once(tmp_path, clie
                              local_aws.fixture["destA"]["roleArn"]],
                             env={**env, "ROLEBRIDGE_CREDENTIAL_PROCESS": "1"}, capture_output=True, text=True)
     assert direct.returncode == 1 and "started by its own source credentials" in direct.stderr, direct.stderr
+
+
+def test_the_aarch64_wheel_runs_under_qemu(tmp_path, local_aws):
+    """The aarch64 wheel's command (Graviton nodes, Glue on arm) runs under qemu-user and prints
+    credentials fetched from the local STS."""
+    import zipfile
+
+    wheel = _env("ROLEBRIDGE_TEST_WHEEL").replace("x86_64", "aarch64")
+    with zipfile.ZipFile(wheel) as z:
+        name = next(n for n in z.namelist() if n.endswith("/scripts/rolebridge"))
+        binary = tmp_path / "rolebridge-aarch64"
+        binary.write_bytes(z.read(name))
+    binary.chmod(0o755)
+    d = local_aws.fixture["destA"]
+    out = subprocess.run(
+        [_env("ROLEBRIDGE_TEST_QEMU_AARCH64"), str(binary), "credential-process", "--role-arn", d["roleArn"],
+         "--external-id", d["externalId"], "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint,
+         "--cache-dir", str(tmp_path / "c")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    creds = json.loads(out.stdout)
+    assert creds["Version"] == 1 and creds["AccessKeyId"].startswith("ASIA"), out.stdout
+    header = binary.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183, "an aarch64 ELF (EM_AARCH64)"

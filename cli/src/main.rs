@@ -7,6 +7,7 @@
 //! error and never hold a secret key or session token.
 
 mod conf;
+mod policy;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,6 +42,17 @@ enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Print the policies a cross-account setup needs, least-privilege: the role's trust policy
+    /// (with the sts:ExternalId condition), its permissions on the bucket and prefix (the S3
+    /// actions S3A and EMRFS use, multipart uploads included; KMS with --kms-key), the source
+    /// principal's sts:AssumeRole grant, bucket and KMS key policy statements, and EMR
+    /// configuration classifications. Makes no network call.
+    Policy {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        #[command(flatten)]
+        policy: policy::PolicyArgs,
+    },
 }
 
 /// Why the command failed, and so its exit status.
@@ -63,6 +75,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse(); // usage errors: clap prints them and exits with status 2
     let result = match &cli.command {
         Command::CredentialProcess { settings } => credential_process(settings),
+        Command::Policy { settings, policy } => print_policies(settings, policy),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -184,6 +197,38 @@ fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
     writeln!(out, "{json}")
         .and_then(|()| out.flush())
         .map_err(|e| Failure::Credentials(format!("cannot write to standard output: {e}")))
+}
+
+fn print_policies(args: &SettingsArgs, p: &policy::PolicyArgs) -> Result<(), Failure> {
+    let collected = conf::collect(args).map_err(Failure::Input)?;
+    let raw = raw_settings(args, &collected);
+    let resolved = settings::resolve(&raw).map_err(|e| input_error(e, &collected))?;
+    policy::validate(p, args.bucket.as_deref()).map_err(Failure::Input)?;
+    let bucket = args.bucket.as_deref().unwrap_or_default();
+    let docs = policy::documents(&resolved, bucket, p);
+    let text = match p.format {
+        Some(f) => {
+            let Some((_, doc)) = docs.iter().find(|(g, _)| *g == f) else {
+                return Err(Failure::Input(
+                    "--format kms needs --kms-key: the key whose policy gets the statement".into(),
+                ));
+            };
+            pretty(doc)
+        }
+        None => docs
+            .iter()
+            .map(|(f, doc)| format!("# {}\n{}", policy::label(*f), pretty(doc)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Credentials(format!("cannot write to standard output: {e}")))
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
 }
 
 /// The key the session duration came from, for messages (the per-bucket one if set).

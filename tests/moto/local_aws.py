@@ -274,8 +274,13 @@ def create_fixture(endpoint):
         client(endpoint, "iam", SOURCE_ACCOUNT).put_role_policy(
             RoleName=role, PolicyName="only-assume-role", PolicyDocument=assume_any
         )
+    # An administrator per account, for tests that apply policies as a person setting up the
+    # accounts would (rolebridge policy's documents).
+    admin_policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    admins = {acct: make_user(endpoint, acct, "admin", admin_policy) for acct in (SOURCE_ACCOUNT, DEST_ACCOUNT_A)}
     return {
         "endpoint": endpoint,
+        "admins": admins,
         "region": "us-east-1",
         "sourceAccount": SOURCE_ACCOUNT,
         "source": source,

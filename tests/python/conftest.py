@@ -4,6 +4,8 @@ paths scripts/test.sh passes in the environment."""
 import base64
 import json
 import os
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 
@@ -25,6 +27,20 @@ def release_jar():
 @pytest.fixture(scope="session")
 def jars_dir():
     return _env("ROLEBRIDGE_TEST_JARS")
+
+
+@pytest.fixture(scope="session")
+def clients(tmp_path_factory):
+    """A fresh venv with the rolebridge wheel, the AWS CLI and boto3 (from the wheelhouse that
+    scripts/deps.sh fills; no index)."""
+    venv = tmp_path_factory.mktemp("clients") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "--no-index",
+         "--find-links", _env("ROLEBRIDGE_TEST_WHEELHOUSE"), _env("ROLEBRIDGE_TEST_WHEEL"), "awscli", "boto3"],
+        check=True,
+    )
+    return venv
 
 
 @pytest.fixture(scope="session")

@@ -13,20 +13,6 @@ import pytest
 from conftest import _env
 
 
-@pytest.fixture(scope="module")
-def clients(tmp_path_factory):
-    """A fresh venv with the rolebridge wheel, the AWS CLI and boto3 (from the wheelhouse that
-    scripts/deps.sh fills; no index)."""
-    venv = tmp_path_factory.mktemp("clients") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "--no-index",
-         "--find-links", _env("ROLEBRIDGE_TEST_WHEELHOUSE"), _env("ROLEBRIDGE_TEST_WHEEL"), "awscli", "boto3"],
-        check=True,
-    )
-    return venv
-
-
 def rolebridge(clients):
     return str(clients / "bin" / "rolebridge")
 

@@ -1,0 +1,305 @@
+//! `rolebridge policy`: every document a cross-account setup needs, least-privilege, from the same
+//! settings as the provider plus who the source is, the bucket, the prefix and the access.
+
+use clap::{Args, ValueEnum};
+use rolebridge::settings::Settings;
+use serde_json::{json, Value};
+
+#[derive(Args, Debug, Clone)]
+pub struct PolicyArgs {
+    /// The principal that calls AssumeRole: the EMR instance role, the Glue job role, a user
+    /// (arn:aws:iam::<account>:role/... or :user/...)
+    #[arg(long, value_name = "ARN")]
+    pub source_principal: String,
+    /// Objects under this prefix only (e.g. landing/etl); the whole bucket if not given
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// What the role may do in the bucket
+    #[arg(long, value_enum, default_value_t = Access::Readwrite)]
+    pub access: Access,
+    /// The KMS key that encrypts the bucket (SSE-KMS), in the destination account
+    #[arg(long, value_name = "ARN")]
+    pub kms_key: Option<String>,
+    /// Print one document alone (plain JSON, nothing else); all of them, labelled, if not given
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    Readwrite,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The role's trust policy
+    Trust,
+    /// The role's permission policy
+    Permissions,
+    /// The source principal's policy
+    Source,
+    /// A statement for the bucket's policy
+    Bucket,
+    /// A statement for the KMS key's policy
+    Kms,
+    /// EMR configuration classifications
+    Emr,
+}
+
+impl Access {
+    fn reads(self) -> bool {
+        self != Access::Write
+    }
+    fn writes(self) -> bool {
+        self != Access::Read
+    }
+}
+
+/// Checks what the settings do not: the source principal's ARN, the prefix and the key.
+pub fn validate(args: &PolicyArgs, bucket: Option<&str>) -> Result<(), String> {
+    let p = &args.source_principal;
+    let parts: Vec<&str> = p.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && parts[2] == "iam"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && (((parts[5].starts_with("role/") || parts[5].starts_with("user/"))
+            && parts[5].len() > 5)
+            || parts[5] == "root");
+    if !ok {
+        return Err(format!(
+            "--source-principal {p:?}: not an IAM role, user or account root ARN. Give the ARN of \
+             the principal that calls AssumeRole, e.g. arn:aws:iam::111111111111:role/EMR_EC2_DefaultRole"
+        ));
+    }
+    if bucket.is_none() {
+        return Err("--bucket is required for policy: the bucket the role writes".into());
+    }
+    if let Some(prefix) = &args.prefix {
+        if prefix.contains('*') || prefix.contains('?') || prefix.starts_with('/') {
+            return Err(format!(
+                "--prefix {prefix:?}: a key prefix without wildcards and without a leading /, \
+                 e.g. landing/etl"
+            ));
+        }
+    }
+    if let Some(key) = &args.kms_key {
+        let parts: Vec<&str> = key.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[2] != "kms" || !parts[5].starts_with("key/") {
+            return Err(format!(
+                "--kms-key {key:?}: not a KMS key ARN. Give arn:aws:kms:<region>:<account>:key/<id>"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`).
+fn partition(arn: &str) -> &str {
+    arn.split(':').nth(1).unwrap_or("aws")
+}
+
+struct S3Scope {
+    bucket_arn: String,
+    objects_arn: String,
+    list_prefixes: Option<Vec<String>>,
+}
+
+fn scope(settings: &Settings, bucket: &str, prefix: Option<&str>) -> S3Scope {
+    let p = partition(&settings.role_arn);
+    let prefix = prefix
+        .map(|x| x.trim_end_matches('/'))
+        .filter(|x| !x.is_empty());
+    S3Scope {
+        bucket_arn: format!("arn:{p}:s3:::{bucket}"),
+        objects_arn: match prefix {
+            Some(x) => format!("arn:{p}:s3:::{bucket}/{x}/*"),
+            None => format!("arn:{p}:s3:::{bucket}/*"),
+        },
+        // S3A and EMRFS list the prefix itself and under it (directory markers, `ls`).
+        list_prefixes: prefix.map(|x| vec![x.to_owned(), format!("{x}/"), format!("{x}/*")]),
+    }
+}
+
+/// The S3 statements the role needs: what S3A and EMRFS call. Listing: ListBucket (list, probes)
+/// and GetBucketLocation (region lookups); reading: GetObject; writing: PutObject, DeleteObject
+/// (renames are copy + delete, and S3A deletes directory markers), and the multipart upload
+/// calls (large files, S3A's fast upload, EMRFS's multipart).
+fn s3_statements(s: &S3Scope, access: Access, principal: Option<&str>) -> Vec<Value> {
+    let with_principal = |mut v: Value| {
+        if let Some(p) = principal {
+            v["Principal"] = json!({ "AWS": p });
+        }
+        v
+    };
+    let mut list = json!({
+        "Sid": "RolebridgeList",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+        "Resource": s.bucket_arn,
+    });
+    if let Some(prefixes) = &s.list_prefixes {
+        list["Condition"] = json!({ "StringLike": { "s3:prefix": prefixes } });
+        // GetBucketLocation has no s3:prefix key: a condition on it would deny it
+        list["Action"] = json!("s3:ListBucket");
+    }
+    let mut out = vec![with_principal(list)];
+    if s.list_prefixes.is_some() {
+        out.push(with_principal(json!({
+            "Sid": "RolebridgeLocation",
+            "Effect": "Allow",
+            "Action": "s3:GetBucketLocation",
+            "Resource": s.bucket_arn,
+        })));
+    }
+    let mut object_actions = Vec::new();
+    if access.reads() {
+        object_actions.push("s3:GetObject");
+    }
+    if access.writes() {
+        object_actions.extend([
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts",
+        ]);
+        out.push(with_principal(json!({
+            "Sid": "RolebridgeMultipartUploads",
+            "Effect": "Allow",
+            "Action": "s3:ListBucketMultipartUploads",
+            "Resource": s.bucket_arn,
+        })));
+    }
+    out.push(with_principal(json!({
+        "Sid": "RolebridgeObjects",
+        "Effect": "Allow",
+        "Action": object_actions,
+        "Resource": s.objects_arn,
+    })));
+    out
+}
+
+/// The KMS actions S3 needs for SSE-KMS: Decrypt to read (and to complete multipart uploads),
+/// GenerateDataKey to write.
+fn kms_actions(access: Access) -> Vec<&'static str> {
+    let mut a = vec!["kms:Decrypt"];
+    if access.writes() {
+        a.push("kms:GenerateDataKey");
+    }
+    a
+}
+
+fn document(statements: Vec<Value>) -> Value {
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// Every document, by format.
+pub fn documents(settings: &Settings, bucket: &str, args: &PolicyArgs) -> Vec<(Format, Value)> {
+    let s = scope(settings, bucket, args.prefix.as_deref());
+    let mut trust = json!({
+        "Sid": "RolebridgeSource",
+        "Effect": "Allow",
+        "Principal": { "AWS": args.source_principal },
+        "Action": "sts:AssumeRole",
+    });
+    if let Some(id) = &settings.external_id {
+        trust["Condition"] = json!({ "StringEquals": { "sts:ExternalId": id } });
+    }
+    let mut permissions = s3_statements(&s, args.access, None);
+    if let Some(key) = &args.kms_key {
+        permissions.push(json!({
+            "Sid": "RolebridgeKms",
+            "Effect": "Allow",
+            "Action": kms_actions(args.access),
+            "Resource": key,
+        }));
+    }
+    let source = json!({
+        "Sid": "RolebridgeAssumeRole",
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Resource": settings.role_arn,
+    });
+    let mut out = vec![
+        (Format::Trust, document(vec![trust])),
+        (Format::Permissions, document(permissions)),
+        (Format::Source, document(vec![source])),
+        (
+            Format::Bucket,
+            document(s3_statements(&s, args.access, Some(&settings.role_arn))),
+        ),
+    ];
+    if args.kms_key.is_some() {
+        out.push((
+            Format::Kms,
+            document(vec![json!({
+                "Sid": "RolebridgeKmsForRole",
+                "Effect": "Allow",
+                "Principal": { "AWS": settings.role_arn },
+                "Action": kms_actions(args.access),
+                "Resource": "*",
+            })]),
+        ));
+    }
+    out.push((Format::Emr, emr(settings)));
+    out
+}
+
+/// EMR configuration classifications: EMRFS (EMR before 7.10), core-site for S3A with SDK v2
+/// (EMR 7.10+), and spark-defaults for Spark on S3A 3.3.
+fn emr(settings: &Settings) -> Value {
+    let mut keys = vec![("rolebridge.role.arn".to_owned(), settings.role_arn.clone())];
+    if let Some(id) = &settings.external_id {
+        keys.push(("rolebridge.external.id".into(), id.clone()));
+    }
+    keys.push((
+        "rolebridge.session.duration".into(),
+        format!("{}s", settings.duration.as_secs()),
+    ));
+    if let Some(r) = &settings.sts.region {
+        keys.push(("rolebridge.sts.region".into(), r.clone()));
+    }
+    let props = |provider_key: &str, provider: &str, prefix: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert(format!("{prefix}{provider_key}"), json!(provider));
+        for (k, v) in &keys {
+            m.insert(format!("{prefix}{k}"), json!(v));
+        }
+        Value::Object(m)
+    };
+    json!([
+        {
+            "Classification": "emrfs-site",
+            "Properties": props("fs.s3.customAWSCredentialsProvider", "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider", ""),
+        },
+        {
+            "Classification": "core-site",
+            "Properties": props("fs.s3a.aws.credentials.provider", "dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2", ""),
+        },
+        {
+            "Classification": "spark-defaults",
+            "Properties": props("fs.s3a.aws.credentials.provider", "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider", "spark.hadoop."),
+        },
+    ])
+}
+
+/// What each document is, for the labelled output.
+pub fn label(f: Format) -> &'static str {
+    match f {
+        Format::Trust => "trust policy of the role (destination account)",
+        Format::Permissions => "permission policy of the role (destination account)",
+        Format::Source => "policy of the source principal (source account)",
+        Format::Bucket => {
+            "bucket policy statements (only where the bucket is in another account than the role)"
+        }
+        Format::Kms => "KMS key policy statement (the key's account)",
+        Format::Emr => {
+            "EMR configuration classifications (emrfs-site: EMR before 7.10; core-site: EMR 7.10+; \
+             spark-defaults: Spark on S3A 3.3; use the one your release needs)"
+        }
+    }
+}

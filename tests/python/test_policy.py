@@ -1,0 +1,122 @@
+"""`rolebridge policy` (issue 10): the documents it prints, applied to the local IAM and S3 by each
+account's administrator as a person setting up the accounts would, make the cross-account write
+work for the source they name and only for it, and only under the prefix."""
+
+import json
+import os
+import subprocess
+import uuid
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from test_credential_process import rolebridge
+
+
+def admin_client(local_aws, account, service):
+    admin = local_aws.fixture["admins"][account]
+    return boto3.client(service, endpoint_url=local_aws.endpoint, region_name="us-east-1",
+                        aws_access_key_id=admin["accessKeyId"], aws_secret_access_key=admin["secretAccessKey"])
+
+
+def policy(clients, *args):
+    out = subprocess.run([rolebridge(clients), "policy", *args], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def credentials(clients, local_aws, role_arn, external_id, keys, tmp_path):
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=keys["AccessKeyId"], AWS_SECRET_ACCESS_KEY=keys["SecretAccessKey"])
+    env.pop("AWS_SESSION_TOKEN", None)
+    return subprocess.run(
+        [rolebridge(clients), "credential-process", "--role-arn", role_arn, "--external-id", external_id,
+         "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--cache-dir", str(tmp_path / "cache")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_generated_policies_make_the_write_work_for_the_named_source_only(tmp_path, clients, local_aws):
+    run = uuid.uuid4().hex[:8]
+    source_account, dest_account = "111111111111", "222222222222"
+    role_name, user_name, bucket = f"gen-writer-{run}", f"gen-source-{run}", f"dest-gen-{run}"
+    role_arn = f"arn:aws:iam::{dest_account}:role/{role_name}"
+    source_arn = f"arn:aws:iam::{source_account}:user/{user_name}"
+    common = ["--role-arn", role_arn, "--external-id", f"ext-{run}", "--region", "us-east-1",
+              "--source-principal", source_arn, "--bucket", bucket, "--prefix", "jobs", "--access", "readwrite"]
+
+    trust = json.loads(policy(clients, *common, "--format", "trust"))
+    permissions = json.loads(policy(clients, *common, "--format", "permissions"))
+    source = json.loads(policy(clients, *common, "--format", "source"))
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": f"ext-{run}"}}
+    assert source["Statement"] == [{"Sid": "RolebridgeAssumeRole", "Effect": "Allow", "Action": "sts:AssumeRole",
+                                    "Resource": role_arn}]
+
+    # the destination account's administrator: the bucket, the role with its two policies
+    admin_client(local_aws, dest_account, "s3").create_bucket(Bucket=bucket)
+    iam = admin_client(local_aws, dest_account, "iam")
+    iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName=role_name, PolicyName="rolebridge", PolicyDocument=json.dumps(permissions))
+    # the source account's administrator: a principal with the source policy alone
+    src_iam = admin_client(local_aws, source_account, "iam")
+    src_iam.create_user(UserName=user_name)
+    src_iam.put_user_policy(UserName=user_name, PolicyName="rolebridge", PolicyDocument=json.dumps(source))
+    keys = src_iam.create_access_key(UserName=user_name)["AccessKey"]
+
+    got = credentials(clients, local_aws, role_arn, f"ext-{run}", keys, tmp_path)
+    assert got.returncode == 0, got.stderr
+    c = json.loads(got.stdout)
+    s3 = boto3.client("s3", endpoint_url=local_aws.endpoint, region_name="us-east-1",
+                      aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                      aws_session_token=c["SessionToken"])
+    s3.put_object(Bucket=bucket, Key="jobs/part-0000.parquet", Body=b"written under the prefix")
+    assert s3.get_object(Bucket=bucket, Key="jobs/part-0000.parquet")["Body"].read() == b"written under the prefix"
+    with pytest.raises(botocore.exceptions.ClientError) as outside:
+        s3.put_object(Bucket=bucket, Key="elsewhere/part-0000.parquet", Body=b"outside the prefix")
+    assert outside.value.response["Error"]["Code"] == "AccessDenied"
+    s3.delete_object(Bucket=bucket, Key="jobs/part-0000.parquet")
+
+    # another source (the fixture's intruder, allowed sts:AssumeRole on any role by its own
+    # policy) is refused by the generated trust policy
+    intruder = local_aws.fixture["intruder"]
+    refused = credentials(clients, local_aws, role_arn, f"ext-{run}",
+                          {"AccessKeyId": intruder["accessKeyId"], "SecretAccessKey": intruder["secretAccessKey"]},
+                          tmp_path / "intruder")
+    assert refused.returncode == 1 and "AccessDenied" in refused.stderr, refused.stderr
+
+
+def test_every_document_is_printed_labelled_and_emr_classifications_carry_the_settings(clients):
+    out = policy(clients, "--role-arn", "arn:aws:iam::222222222222:role/etl-writer", "--external-id", "x-1",
+                 "--region", "eu-west-1", "--source-principal", "arn:aws:iam::111111111111:role/EMR_EC2_DefaultRole",
+                 "--bucket", "lake", "--kms-key", "arn:aws:kms:eu-west-1:222222222222:key/1234abcd", "--access", "read")
+    labels = [line for line in out.splitlines() if line.startswith("# ")]
+    assert len(labels) == 6, labels
+    emr = json.loads(policy(clients, "--role-arn", "arn:aws:iam::222222222222:role/etl-writer", "--external-id", "x-1",
+                            "--region", "eu-west-1", "--source-principal", "arn:aws:iam::111111111111:root",
+                            "--bucket", "lake", "--format", "emr"))
+    by_class = {c["Classification"]: c["Properties"] for c in emr}
+    assert by_class["emrfs-site"]["fs.s3.customAWSCredentialsProvider"] == "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider"
+    assert by_class["core-site"]["fs.s3a.aws.credentials.provider"] == "dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2"
+    assert by_class["spark-defaults"]["spark.hadoop.rolebridge.external.id"] == "x-1"
+    read_only = json.loads(policy(clients, "--role-arn", "arn:aws:iam::222222222222:role/etl-writer",
+                                  "--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "lake",
+                                  "--access", "read", "--kms-key", "arn:aws:kms:eu-west-1:222222222222:key/1",
+                                  "--format", "permissions"))
+    actions = [a for st in read_only["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])]
+    assert "s3:PutObject" not in actions and "kms:GenerateDataKey" not in actions, actions
+    assert "s3:GetObject" in actions and "kms:Decrypt" in actions, actions
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--source-principal", "EMR_EC2_DefaultRole", "--bucket", "b"], "not an IAM role, user or account root ARN"),
+    (["--source-principal", "arn:aws:iam::111111111111:root"], "--bucket is required"),
+    (["--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "b", "--prefix", "a/*"], "without wildcards"),
+    (["--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "b", "--format", "kms"], "needs --kms-key"),
+    (["--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "b", "--access", "all"], "invalid value 'all'"),
+])
+def test_bad_policy_input_exits_2(clients, args, message):
+    out = subprocess.run([rolebridge(clients), "policy", "--role-arn", "arn:aws:iam::222222222222:role/w", *args],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr, out.stderr
+    assert out.stdout == ""

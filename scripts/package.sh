@@ -2,9 +2,9 @@
 # Builds the release jar: the shim classes plus librolebridge.so for linux-x86_64 and
 # linux-aarch64, both built with cargo-zigbuild against glibc 2.17 (they load on Amazon Linux 2,
 # CentOS 7 and anything newer). Output: target/release/rolebridge-<version>.jar (and its .sha256),
-# and the loose libraries in target/release/native/linux-<arch>/librolebridge.so. In the same
-# cargo run, the `rolebridge` command for both architectures, and from those binaries one wheel
-# per architecture in target/wheels/ (scripts/wheel.py).
+# and the loose libraries in target/release/native/linux-<arch>/librolebridge.so. Then the
+# `rolebridge` command for both architectures, and from those binaries one wheel per architecture
+# in target/wheels/ (scripts/wheel.py).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 [ -f "$JARS/hadoop/.done" ] && [ -f "$JARS/s3a/.done" ] && [ -f "$JARS/sdkv2/.done" ] \
@@ -14,11 +14,16 @@ cd "$ROOT"
 export ROLEBRIDGE_REQUIRE_SHIM=1 ROLEBRIDGE_SHIM_TARGET=$X86_64
 if [ -f "$CACHE/aarch64-toolchain" ]; then
   log "cargo zigbuild --release (glibc $GLIBC_FLOOR): $X86_64, then $AARCH64 with Debian's Rust"
-  zigcargo zigbuild "$X86_64" --release -p rolebridge --lib -p rolebridge-cli --bins
-  zigcargo zigbuild "$AARCH64" --release -p rolebridge --lib -p rolebridge-cli --bins
+  zigcargo zigbuild "$X86_64" --release -p rolebridge --lib
+  zigcargo zigbuild "$AARCH64" --release -p rolebridge --lib
+  zigcargo zigbuild "$X86_64" --release -p rolebridge-cli --bins
+  zigcargo zigbuild "$AARCH64" --release -p rolebridge-cli --bins
 else
-  log "cargo zigbuild --release (glibc $GLIBC_FLOOR): $X86_64 and $AARCH64 in one build, library and command"
-  zigcargo zigbuild "$X86_64" --target "$AARCH64.$GLIBC_FLOOR" --release -p rolebridge --lib -p rolebridge-cli --bins
+  # The library in a cargo run of its own: cargo unifies the features of shared dependencies
+  # across the packages of one run, and the command's S3 client must add none to the library.
+  log "cargo zigbuild --release (glibc $GLIBC_FLOOR): the library for $X86_64 and $AARCH64, then the command"
+  zigcargo zigbuild "$X86_64" --target "$AARCH64.$GLIBC_FLOOR" --release -p rolebridge --lib
+  zigcargo zigbuild "$X86_64" --target "$AARCH64.$GLIBC_FLOOR" --release -p rolebridge-cli --bins
 fi
 classes=$ROOT/target/$X86_64/release/java-shim/classes
 [ -f "$classes/dev/rolebridge/hadoop/RoleBridgeCredentialsProvider.class" ] || die "no shim classes in $classes"

@@ -287,6 +287,27 @@ impl StsFetcher {
         Ok(client)
     }
 
+    /// Who the source credentials are (`sts:GetCallerIdentity` with the default chain, on the
+    /// STS endpoint `target` names): the principal's ARN and its account.
+    pub async fn caller_identity(&self, target: &StsTarget) -> Result<(String, String)> {
+        let client = self.client(target).await?;
+        let out = client.get_caller_identity().send().await.map_err(|e| {
+            let code = e.code().unwrap_or("NoSourceCredentials").to_owned();
+            let message = e.message().map(str::to_owned).unwrap_or_else(|| causes(&e));
+            Error::Sts {
+                role_arn: "(GetCallerIdentity)".into(),
+                code,
+                message,
+                hint: String::new(),
+                retryable: false,
+            }
+        })?;
+        Ok((
+            out.arn().unwrap_or_default().to_owned(),
+            out.account().unwrap_or_default().to_owned(),
+        ))
+    }
+
     pub async fn assume_role(&self, spec: &SessionSpec) -> Result<Session> {
         let client = self.client(&spec.sts).await?;
         let policy_arns = (!spec.policy_arns.is_empty()).then(|| {

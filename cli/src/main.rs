@@ -7,6 +7,7 @@
 //! error and never hold a secret key or session token.
 
 mod conf;
+mod doctor;
 mod policy;
 
 use std::io::Write;
@@ -42,6 +43,16 @@ enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Check a node's settings for a bucket end to end: the settings (and the key each value came
+    /// from), the source identity (GetCallerIdentity), AssumeRole (STS's answer decoded into the
+    /// likely cause), and S3 as the assumed role (HeadBucket, ListObjectsV2; with --write a put and
+    /// a delete). Exit status 0 only if every check passed.
+    Doctor {
+        #[command(flatten)]
+        settings: SettingsArgs,
+        #[command(flatten)]
+        doctor: doctor::DoctorArgs,
+    },
     /// Print the policies a cross-account setup needs, least-privilege: the role's trust policy
     /// (with the sts:ExternalId condition), its permissions on the bucket and prefix (the S3
     /// actions S3A and EMRFS use, multipart uploads included; KMS with --kms-key), the source
@@ -61,6 +72,8 @@ enum Failure {
     Input(String),
     /// No credentials: exit 1.
     Credentials(String),
+    /// A doctor check failed (already reported on standard output): exit 1.
+    Checks,
 }
 
 /// Sessions handed out by credential-process keep at least this long: botocore and the AWS CLI
@@ -76,6 +89,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::CredentialProcess { settings } => credential_process(settings),
         Command::Policy { settings, policy } => print_policies(settings, policy),
+        Command::Doctor { settings, doctor } => run_doctor(settings, doctor),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,6 +101,7 @@ fn main() -> ExitCode {
             eprintln!("rolebridge: {m}");
             ExitCode::from(1)
         }
+        Err(Failure::Checks) => ExitCode::from(1),
     }
 }
 
@@ -197,6 +212,39 @@ fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
     writeln!(out, "{json}")
         .and_then(|()| out.flush())
         .map_err(|e| Failure::Credentials(format!("cannot write to standard output: {e}")))
+}
+
+fn run_doctor(args: &SettingsArgs, d: &doctor::DoctorArgs) -> Result<(), Failure> {
+    let collected = conf::collect(args).map_err(Failure::Input)?;
+    let raw = raw_settings(args, &collected);
+    if args.bucket.is_none() {
+        return Err(Failure::Input(
+            "--bucket is required for doctor: the bucket to check".into(),
+        ));
+    }
+    let resolved = match settings::resolve(&raw) {
+        Ok(s) => s,
+        Err(e) => {
+            // The settings check fails: report it as a check, as every other failure.
+            let Failure::Input(m) = input_error(e, &collected) else {
+                unreachable!()
+            };
+            let checks = [doctor::Check {
+                name: "settings",
+                ok: false,
+                detail: m,
+            }];
+            println!("{}", doctor::report(&checks, d.json));
+            return Err(Failure::Checks);
+        }
+    };
+    let checks = doctor::run(&raw, &resolved, d);
+    println!("{}", doctor::report(&checks, d.json));
+    if checks.iter().all(|c| c.ok) {
+        Ok(())
+    } else {
+        Err(Failure::Checks)
+    }
 }
 
 fn print_policies(args: &SettingsArgs, p: &policy::PolicyArgs) -> Result<(), Failure> {

@@ -26,6 +26,10 @@ them in-process before serving:
    its OIDC provider did not sign). Nothing else goes unsigned.
 6. A trust policy that names a role (`arn:aws:iam::A:role/R`) admits that role's sessions
    (`arn:aws:sts::A:assumed-role/R/S`), as IAM does; moto compares the ARNs as strings.
+7. Moto evaluates an identity policy's conditions with no request values at all, so a statement
+   with a condition never applies. Here the request's `s3:prefix` (the `prefix` of a listing) and
+   `sts:ExternalId` are given to them, as IAM does, so that prefix-limited policies (`rolebridge
+   policy --prefix`) are evaluated.
 
 Then it creates the fixture (accounts, users, roles, buckets) with auth off, turns IAM enforcement
 on, writes the fixture as JSON and serves until killed. The moto request recorder is available at
@@ -169,6 +173,28 @@ def patch_moto():
     for name in ("_raise_access_denied", "_raise_signature_does_not_match", "_raise_invalid_access_key"):
         setattr(access_control.IAMRequest, name, as_aws_query(getattr(access_control.IAMRequest, name)))
 
+    def check_action_permitted(self, resource):
+        if self._action == "sts:GetCallerIdentity":  # always allowed, as in moto and IAM
+            return
+        conditions = format_incoming_conditional_values(self._data)
+        prefix = self._data.get("prefix") if isinstance(self._data, dict) else None
+        if prefix is not None:
+            conditions["s3:prefix"] = prefix[0] if isinstance(prefix, list) else prefix
+        permitted = False
+        for document in self._access_key.collect_policies():
+            result = access_control.IAMPolicy(document).is_action_permitted(
+                self._action, resource, None, conditions
+            )
+            if result == access_control.PermissionResult.DENIED:
+                self._raise_access_denied()
+            elif result == access_control.PermissionResult.PERMITTED:
+                permitted = True
+        if self._is_assuming_role_operation(resource):
+            permitted = permitted and self._check_role_trust_relationship(resource)
+        if not permitted:
+            self._raise_access_denied()
+
+    access_control.IAMRequestBase.check_action_permitted = check_action_permitted
     access_control.IAMRequestBase._is_assuming_role_operation = is_assuming_role_operation
     access_control.IAMRequestBase._check_role_trust_relationship = check_role_trust_relationship
 

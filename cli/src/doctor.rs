@@ -1,0 +1,350 @@
+//! `rolebridge doctor`: an end-to-end check of a node's settings for a bucket. Each step is
+//! printed as passed or failed with the cause and the fix; `--json` for machines.
+
+use std::time::Duration;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use clap::Args;
+use rolebridge::cache::{Session, SessionSpec};
+use rolebridge::error::Error;
+use rolebridge::settings::{RawSettings, Settings, ALL_KEYS};
+use rolebridge::sts::StsFetcher;
+use serde_json::json;
+
+#[derive(Args, Debug, Clone)]
+pub struct DoctorArgs {
+    /// Check under this key prefix (listing, and with --write the test object)
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Also put and delete an object under --prefix as the assumed role
+    #[arg(long)]
+    pub write: bool,
+    /// The S3 endpoint (path-style addressing); else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else
+    /// the region's
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// Print {"ok": bool, "checks": [{"name", "ok", "detail"}]} instead of lines
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Where each effective setting came from: the first of the per-bucket key, the global key, the
+/// S3A per-bucket key and the S3A key that is set; else the default.
+pub fn sources(raw: &RawSettings) -> String {
+    let bucket = raw.bucket.as_deref();
+    let mut lines = Vec::new();
+    for key in ALL_KEYS {
+        let mut candidates = Vec::new();
+        if let Some(b) = bucket {
+            candidates.push(format!("rolebridge.bucket.{b}.{}", key.name));
+        }
+        candidates.push(format!("rolebridge.{}", key.name));
+        if let Some(s3a) = key.s3a {
+            if let Some(b) = bucket {
+                candidates.push(format!("fs.s3a.bucket.{b}.assumed.role.{s3a}"));
+            }
+            candidates.push(format!("fs.s3a.assumed.role.{s3a}"));
+        }
+        let from = candidates
+            .iter()
+            .find(|k| raw.values.contains_key(k.as_str()))
+            .map(|k| k.as_str())
+            .unwrap_or("default");
+        lines.push(format!("{} from {from}", key.name));
+    }
+    lines.join("; ")
+}
+
+fn assume_role_cause(e: &Error, source: Option<&str>, settings: &Settings) -> String {
+    let who = source.unwrap_or("(the source could not be found)");
+    match e {
+        Error::Sts { code, message, .. } if code == "AccessDenied" => format!(
+            "STS refused: AccessDenied: {message}. The source principal is {who}. Likely causes, \
+             in the order to check them: the role's trust policy does not name {who}; the external \
+             ID {} the trust policy's sts:ExternalId condition; the source's own policy lacks \
+             sts:AssumeRole on {}; the role does not exist. Fix: compare with `rolebridge policy \
+             --format trust` and `--format source`",
+            match &settings.external_id {
+                Some(_) => "sent (rolebridge.external.id) differs from",
+                None => "is missing (rolebridge.external.id is not set) for",
+            },
+            settings.role_arn
+        ),
+        Error::Sts { code, message, .. }
+            if code == "ValidationError" && message.contains("Duration") =>
+        {
+            format!(
+                "STS refused the duration: {message}. The role's MaxSessionDuration is below \
+             rolebridge.session.duration ({} s): lower the setting or raise the role's maximum",
+                settings.duration.as_secs()
+            )
+        }
+        Error::Sts { code, message, .. } if code == "RegionDisabledException" => format!(
+            "STS is not activated in this region: {message}. Activate it in the IAM console of \
+             the source account (Account settings), or set rolebridge.sts.region to another region"
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The S3 endpoint: the flag, then the AWS SDKs' environment variables.
+fn s3_endpoint(args: &DoctorArgs) -> Option<String> {
+    args.s3_endpoint.clone().or_else(|| {
+        ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|x| !x.is_empty()))
+    })
+}
+
+fn s3_client(session: &Session, region: &str, endpoint: Option<&str>) -> aws_sdk_s3::Client {
+    let creds = Credentials::new(
+        session.access_key_id.clone(),
+        session.secret_access_key.clone(),
+        Some(session.session_token.clone()),
+        Some(session.expiration),
+        "rolebridge-doctor",
+    );
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut b = aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(https)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(creds);
+    if let Some(e) = endpoint {
+        b = b.endpoint_url(e).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(b.build())
+}
+
+/// An S3 error as a cause: the code, the message, and for KMS the key and the missing action.
+fn s3_cause<E: ProvideErrorMetadata>(what: &str, e: &E, fallback: String) -> String {
+    let code = e.code().unwrap_or("");
+    let message = e.message().unwrap_or("");
+    let base = if code.is_empty() {
+        format!("{what} failed: {fallback}")
+    } else {
+        format!("{what} failed: {code}: {message}")
+    };
+    if message.contains("kms:") || code.starts_with("KMS") {
+        let action = message
+            .split_whitespace()
+            .find(|w| w.starts_with("kms:"))
+            .unwrap_or("kms:Decrypt / kms:GenerateDataKey");
+        let key = message
+            .split_whitespace()
+            .find(|w| w.starts_with("arn:aws") && w.contains(":key/"))
+            .unwrap_or("the bucket's KMS key");
+        format!(
+            "{base}. The role may not use {key} ({action}): grant it in the role's policy and the \
+             key's policy (`rolebridge policy --kms-key ARN --format kms`)"
+        )
+    } else if code == "AccessDenied" || code == "Forbidden" {
+        format!("{base}. The role's permission policy (or the bucket's policy) does not allow it: compare with `rolebridge policy --format permissions`")
+    } else {
+        base
+    }
+}
+
+pub fn run(raw: &RawSettings, settings: &Settings, args: &DoctorArgs) -> Vec<Check> {
+    let mut checks = vec![Check {
+        name: "settings",
+        ok: true,
+        detail: format!("valid; {}", sources(raw)),
+    }];
+    let bucket = raw.bucket.clone().unwrap_or_default();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            checks.push(Check {
+                name: "source identity",
+                ok: false,
+                detail: format!("cannot start: {e}"),
+            });
+            return checks;
+        }
+    };
+    let fetcher = StsFetcher::new();
+    rt.block_on(async {
+        let source = match fetcher.caller_identity(&settings.sts).await {
+            Ok((arn, account)) => {
+                checks.push(Check {
+                    name: "source identity",
+                    ok: true,
+                    detail: format!("{arn} (account {account}) calls AssumeRole"),
+                });
+                Some(arn)
+            }
+            Err(e) => {
+                checks.push(Check {
+                    name: "source identity",
+                    ok: false,
+                    detail: format!(
+                        "GetCallerIdentity with the AWS default chain failed: {e}. Fix the source \
+                         credentials (instance profile, AWS_* environment, AWS profile)"
+                    ),
+                });
+                None
+            }
+        };
+        let mut spec = SessionSpec::from_settings(settings);
+        spec.shared_dir = None; // a new session, whatever the node cache holds
+        let session = match fetcher.assume_role(&spec).await {
+            Ok(s) => {
+                checks.push(Check {
+                    name: "assume role",
+                    ok: true,
+                    detail: format!(
+                        "{} as session {} (access key {}), valid {} s",
+                        settings.role_arn,
+                        settings.session_name,
+                        s.access_key_id,
+                        s.expiration
+                            .duration_since(std::time::SystemTime::now())
+                            .unwrap_or(Duration::ZERO)
+                            .as_secs()
+                    ),
+                });
+                s
+            }
+            Err(e) => {
+                checks.push(Check {
+                    name: "assume role",
+                    ok: false,
+                    detail: assume_role_cause(&e, source.as_deref(), settings),
+                });
+                return;
+            }
+        };
+        let region = settings.sts.region.clone().unwrap_or_else(|| "us-east-1".into());
+        let endpoint = s3_endpoint(args);
+        let s3 = s3_client(&session, &region, endpoint.as_deref());
+        if args.prefix.is_some() {
+            // A role limited to a prefix may list only under it (an s3:prefix condition), and
+            // HeadBucket is a ListBucket without a prefix: ask for the bucket's location instead.
+            let loc = s3.get_bucket_location().bucket(&bucket).send().await;
+            checks.push(match loc {
+                Ok(_) => Check { name: "bucket reachable", ok: true, detail: format!("GetBucketLocation {bucket}") },
+                Err(e) => Check {
+                    name: "bucket reachable",
+                    ok: false,
+                    detail: s3_cause(&format!("GetBucketLocation {bucket}"), &e, rolebridge_error_chain(&e)),
+                },
+            });
+        } else {
+            let head = s3.head_bucket().bucket(&bucket).send().await;
+            checks.push(match head {
+                Ok(_) => Check { name: "bucket reachable", ok: true, detail: format!("HeadBucket {bucket}") },
+                Err(e) => {
+                    // A HEAD answer has no body, so no error code: its status says it.
+                    let status = e.raw_response().map(|r| r.status().as_u16());
+                    let detail = match status {
+                        Some(403) => format!(
+                            "HeadBucket {bucket} failed: HTTP 403 Forbidden. The role may not use the \
+                             bucket (s3:ListBucket in its policy, or the bucket's policy): compare with \
+                             `rolebridge policy --format permissions`"
+                        ),
+                        Some(404) => format!("HeadBucket {bucket} failed: HTTP 404: there is no bucket {bucket} (check --bucket and the region)"),
+                        _ => s3_cause(&format!("HeadBucket {bucket}"), &e, rolebridge_error_chain(&e)),
+                    };
+                    Check { name: "bucket reachable", ok: false, detail }
+                }
+            });
+        }
+        let prefix = args.prefix.clone().unwrap_or_default();
+        let list = s3.list_objects_v2().bucket(&bucket).prefix(&prefix).max_keys(1).send().await;
+        checks.push(match list {
+            Ok(_) => Check { name: "bucket listable", ok: true, detail: format!("ListObjectsV2 {bucket} prefix {prefix:?}") },
+            Err(e) => Check {
+                name: "bucket listable",
+                ok: false,
+                detail: s3_cause(&format!("ListObjectsV2 {bucket} prefix {prefix:?}"), &e, rolebridge_error_chain(&e)),
+            },
+        });
+        if args.write {
+            let key = format!(
+                "{}{}rolebridge-doctor-{}",
+                prefix,
+                if prefix.is_empty() || prefix.ends_with('/') { "" } else { "/" },
+                std::process::id()
+            );
+            let put = s3
+                .put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(aws_sdk_s3::primitives::ByteStream::from_static(b"rolebridge doctor"))
+                .send()
+                .await;
+            match put {
+                Ok(_) => {
+                    let del = s3.delete_object().bucket(&bucket).key(&key).send().await;
+                    checks.push(match del {
+                        Ok(_) => Check { name: "write", ok: true, detail: format!("PutObject and DeleteObject s3://{bucket}/{key}") },
+                        Err(e) => Check {
+                            name: "write",
+                            ok: false,
+                            detail: s3_cause(&format!("DeleteObject s3://{bucket}/{key} (the put worked; the object is left)"), &e, rolebridge_error_chain(&e)),
+                        },
+                    });
+                }
+                Err(e) => checks.push(Check {
+                    name: "write",
+                    ok: false,
+                    detail: s3_cause(&format!("PutObject s3://{bucket}/{key}"), &e, rolebridge_error_chain(&e)),
+                }),
+            }
+        }
+    });
+    checks
+}
+
+fn rolebridge_error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut next = e.source();
+    while let Some(s) = next {
+        parts.push(s.to_string());
+        next = s.source();
+    }
+    parts.join(": ")
+}
+
+pub fn report(checks: &[Check], as_json: bool) -> String {
+    let ok = checks.iter().all(|c| c.ok);
+    if as_json {
+        let list: Vec<_> = checks
+            .iter()
+            .map(|c| json!({ "name": c.name, "ok": c.ok, "detail": c.detail }))
+            .collect();
+        return json!({ "ok": ok, "checks": list }).to_string();
+    }
+    let mut out: Vec<String> = checks
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}: {}",
+                if c.ok { "PASS" } else { "FAIL" },
+                c.name,
+                c.detail
+            )
+        })
+        .collect();
+    out.push(if ok {
+        "all checks passed".into()
+    } else {
+        "some checks failed".into()
+    });
+    out.join("\n")
+}

@@ -501,6 +501,17 @@ mod tests {
         wait_bound: Duration::from_secs(5),
     };
 
+    /// What the fake STS answers when told to fail: a refusal.
+    fn access_denied() -> Error {
+        Error::Sts {
+            role_arn: "r".into(),
+            code: "AccessDenied".into(),
+            message: "no".into(),
+            hint: String::new(),
+            retryable: false,
+        }
+    }
+
     #[test]
     fn first_call_fetches_then_serves_from_cache() {
         let f = fixture(Duration::ZERO);
@@ -587,13 +598,7 @@ mod tests {
     #[test]
     fn failure_without_a_session_fails_fast_during_backoff() {
         let f = fixture(Duration::ZERO);
-        *f.sts.fail.lock().unwrap() = Some(Error::Sts {
-            role_arn: "r".into(),
-            code: "AccessDenied".into(),
-            message: "no".into(),
-            hint: String::new(),
-            retryable: false,
-        });
+        *f.sts.fail.lock().unwrap() = Some(access_denied());
         assert_eq!(f.cache.get(&f.entry, R).unwrap_err().code(), "AccessDenied");
         assert_eq!(f.cache.get(&f.entry, R).unwrap_err().code(), "AccessDenied");
         assert_eq!(
@@ -612,13 +617,7 @@ mod tests {
     #[test]
     fn backoff_is_measured_on_the_monotonic_clock() {
         let f = fixture(Duration::ZERO);
-        *f.sts.fail.lock().unwrap() = Some(Error::Sts {
-            role_arn: "r".into(),
-            code: "AccessDenied".into(),
-            message: "no".into(),
-            hint: String::new(),
-            retryable: false,
-        });
+        *f.sts.fail.lock().unwrap() = Some(access_denied());
         assert!(f.cache.get(&f.entry, R).is_err());
         f.clock.step_wall(Duration::from_secs(3600));
         assert!(f.cache.get(&f.entry, R).is_err());

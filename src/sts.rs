@@ -128,6 +128,18 @@ impl HttpConnector for LazyConnector {
     }
 }
 
+/// An HTTPS client as rolebridge makes them (rustls with ring; its connector made at the first
+/// request), for STS and for the command's S3 calls alike.
+pub fn https_client() -> SharedHttpClient {
+    SharedHttpClient::new(LazyHttps(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https(),
+    ))
+}
+
 /// Fetches sessions from STS. Cheap to clone (shared state behind `Arc`s).
 #[derive(Clone, Default)]
 pub struct StsFetcher {
@@ -144,19 +156,9 @@ impl StsFetcher {
         Self::default()
     }
 
-    /// The HTTPS client of every call: rustls with ring.
+    /// The HTTPS client of every call of this fetcher.
     fn https(&self) -> SharedHttpClient {
-        self.https
-            .get_or_init(|| {
-                SharedHttpClient::new(LazyHttps(
-                    aws_smithy_http_client::Builder::new()
-                        .tls_provider(tls::Provider::Rustls(
-                            tls::rustls_provider::CryptoMode::Ring,
-                        ))
-                        .build_https(),
-                ))
-            })
-            .clone()
+        self.https.get_or_init(https_client).clone()
     }
 
     /// The process's AWS configuration, from which the default credential chain (the source
@@ -506,7 +508,7 @@ fn map_error(spec: &SessionSpec, err: SdkError<AssumeRoleError>) -> Error {
 }
 
 /// An error and its sources, as "a: b: c" (Display only; the SDK's Debug forms are noise here).
-fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {

@@ -111,14 +111,9 @@ fn s3_client(session: &Session, region: &str, endpoint: Option<&str>) -> aws_sdk
         Some(session.expiration),
         "rolebridge-doctor",
     );
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
     let mut b = aws_sdk_s3::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(rolebridge::sts::https_client())
         .region(Region::new(region.to_owned()))
         .credentials_provider(creds);
     if let Some(e) = endpoint {
@@ -128,11 +123,11 @@ fn s3_client(session: &Session, region: &str, endpoint: Option<&str>) -> aws_sdk
 }
 
 /// An S3 error as a cause: the code, the message, and for KMS the key and the missing action.
-fn s3_cause<E: ProvideErrorMetadata>(what: &str, e: &E, fallback: String) -> String {
+fn s3_cause<E: ProvideErrorMetadata + std::error::Error + 'static>(what: &str, e: &E) -> String {
     let code = e.code().unwrap_or("");
     let message = e.message().unwrap_or("");
     let base = if code.is_empty() {
-        format!("{what} failed: {fallback}")
+        format!("{what} failed: {}", rolebridge::sts::causes(e))
     } else {
         format!("{what} failed: {code}: {message}")
     };
@@ -241,7 +236,7 @@ pub fn run(raw: &RawSettings, settings: &Settings, args: &DoctorArgs) -> Vec<Che
                 Err(e) => Check {
                     name: "bucket reachable",
                     ok: false,
-                    detail: s3_cause(&format!("GetBucketLocation {bucket}"), &e, rolebridge_error_chain(&e)),
+                    detail: s3_cause(&format!("GetBucketLocation {bucket}"), &e),
                 },
             });
         } else {
@@ -258,7 +253,7 @@ pub fn run(raw: &RawSettings, settings: &Settings, args: &DoctorArgs) -> Vec<Che
                              `rolebridge policy --format permissions`"
                         ),
                         Some(404) => format!("HeadBucket {bucket} failed: HTTP 404: there is no bucket {bucket} (check --bucket and the region)"),
-                        _ => s3_cause(&format!("HeadBucket {bucket}"), &e, rolebridge_error_chain(&e)),
+                        _ => s3_cause(&format!("HeadBucket {bucket}"), &e),
                     };
                     Check { name: "bucket reachable", ok: false, detail }
                 }
@@ -271,7 +266,7 @@ pub fn run(raw: &RawSettings, settings: &Settings, args: &DoctorArgs) -> Vec<Che
             Err(e) => Check {
                 name: "bucket listable",
                 ok: false,
-                detail: s3_cause(&format!("ListObjectsV2 {bucket} prefix {prefix:?}"), &e, rolebridge_error_chain(&e)),
+                detail: s3_cause(&format!("ListObjectsV2 {bucket} prefix {prefix:?}"), &e),
             },
         });
         if args.write {
@@ -296,29 +291,19 @@ pub fn run(raw: &RawSettings, settings: &Settings, args: &DoctorArgs) -> Vec<Che
                         Err(e) => Check {
                             name: "write",
                             ok: false,
-                            detail: s3_cause(&format!("DeleteObject s3://{bucket}/{key} (the put worked; the object is left)"), &e, rolebridge_error_chain(&e)),
+                            detail: s3_cause(&format!("DeleteObject s3://{bucket}/{key} (the put worked; the object is left)"), &e),
                         },
                     });
                 }
                 Err(e) => checks.push(Check {
                     name: "write",
                     ok: false,
-                    detail: s3_cause(&format!("PutObject s3://{bucket}/{key}"), &e, rolebridge_error_chain(&e)),
+                    detail: s3_cause(&format!("PutObject s3://{bucket}/{key}"), &e),
                 }),
             }
         }
     });
     checks
-}
-
-fn rolebridge_error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut next = e.source();
-    while let Some(s) = next {
-        parts.push(s.to_string());
-        next = s.source();
-    }
-    parts.join(": ")
 }
 
 pub fn report(checks: &[Check], as_json: bool) -> String {

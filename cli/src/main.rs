@@ -113,17 +113,22 @@ fn user_name() -> String {
         .unwrap_or_else(|| "rolebridge".to_owned())
 }
 
-/// A setting error with where its value came from (flag, `-D`, file).
-fn input_error(e: Error, collected: &Collected) -> Failure {
+/// A setting error's message with where its value came from (flag, `-D`, file).
+fn annotated(e: Error, collected: &Collected) -> String {
     let origin = match &e {
         Error::Setting { key, .. } => collected.origin_of(key).map(str::to_owned),
         _ => None,
     };
-    Failure::Input(match origin {
+    match origin {
         Some(o) if o.starts_with("--") || o.starts_with("-D") => format!("{e} [set by {o}]"),
         Some(o) => format!("{e} [set in {o}]"),
         None => e.to_string(),
-    })
+    }
+}
+
+/// A setting error as bad input (exit 2).
+fn input_error(e: Error, collected: &Collected) -> Failure {
+    Failure::Input(annotated(e, collected))
 }
 
 fn raw_settings(args: &SettingsArgs, collected: &Collected) -> RawSettings {
@@ -226,13 +231,10 @@ fn run_doctor(args: &SettingsArgs, d: &doctor::DoctorArgs) -> Result<(), Failure
         Ok(s) => s,
         Err(e) => {
             // The settings check fails: report it as a check, as every other failure.
-            let Failure::Input(m) = input_error(e, &collected) else {
-                unreachable!()
-            };
             let checks = [doctor::Check {
                 name: "settings",
                 ok: false,
-                detail: m,
+                detail: annotated(e, &collected),
             }];
             println!("{}", doctor::report(&checks, d.json));
             return Err(Failure::Checks);

@@ -48,6 +48,16 @@ class SourceChainIT {
     return pb;
   }
 
+  /** Runs the child JVM, which must write; returns every request it made. */
+  private List<LocalAws.Request> runAndRecord(ProcessBuilder pb) throws Exception {
+    aws.startRecording();
+    LocalAws.Ran r = LocalAws.run(pb);
+    List<LocalAws.Request> recorded = aws.stopRecording();
+    assertEquals(0, r.exit, r.output);
+    assertTrue(r.output.contains("RESULT ok"), r.output);
+    return recorded;
+  }
+
   private static List<LocalAws.Request> sts(List<LocalAws.Request> recorded) {
     List<LocalAws.Request> out = new ArrayList<LocalAws.Request>();
     for (LocalAws.Request r : recorded) {
@@ -66,11 +76,7 @@ class SourceChainIT {
     pb.environment().put("AWS_WEB_IDENTITY_TOKEN_FILE", token.toString());
     pb.environment().put("AWS_ROLE_ARN", aws.fixture.get("webIdentity").get("roleArn").asText());
     pb.environment().put("AWS_ROLE_SESSION_NAME", "it-pod-session");
-    aws.startRecording();
-    LocalAws.Ran r = LocalAws.run(pb);
-    List<LocalAws.Request> recorded = aws.stopRecording();
-    assertEquals(0, r.exit, r.output);
-    assertTrue(r.output.contains("RESULT ok"), r.output);
+    List<LocalAws.Request> recorded = runAndRecord(pb);
 
     List<LocalAws.Request> calls = sts(recorded);
     assertEquals(2, calls.size(), "one exchange, one AssumeRole: " + calls);
@@ -107,11 +113,7 @@ class SourceChainIT {
         + "aws_secret_access_key = " + aws.secretKeyOf("source") + "\n").getBytes(StandardCharsets.UTF_8));
     pb.environment().put("AWS_CONFIG_FILE", config.toString());
     pb.environment().put("AWS_PROFILE", "rolebridge-it");
-    aws.startRecording();
-    LocalAws.Ran r = LocalAws.run(pb);
-    List<LocalAws.Request> recorded = aws.stopRecording();
-    assertEquals(0, r.exit, r.output);
-    assertTrue(r.output.contains("RESULT ok"), r.output);
+    List<LocalAws.Request> recorded = runAndRecord(pb);
 
     List<LocalAws.Request> calls = sts(recorded);
     assertEquals(2, calls.size(), "the profile's hop, then rolebridge's AssumeRole: " + calls);

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::identity::Hop;
 use crate::runtime::Spawn;
 use crate::settings::{Settings, StsTarget, MIN_REMAINING_VALIDITY};
 
@@ -46,8 +47,8 @@ impl fmt::Debug for Session {
     }
 }
 
-/// Where the credentials that call AssumeRole come from. Today always the AWS default chain of
-/// the process; role chains and per-user sources will add variants.
+/// Where the credentials that make the first AssumeRole call come from: the AWS default chain of
+/// the process (which may itself be a web identity, a profile's role or an instance profile).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Source {
     DefaultChain,
@@ -57,8 +58,13 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionSpec {
     pub source: Source,
+    /// Roles assumed in order before `role_arn`, each with the session of the one before.
+    pub chain: Vec<Hop>,
     pub role_arn: String,
     pub external_id: Option<String>,
+    pub source_identity: Option<String>,
+    pub tags: Vec<(String, String)>,
+    pub transitive_tag_keys: Vec<String>,
     pub session_name: String,
     pub duration_secs: u64,
     pub policy: Option<String>,
@@ -72,8 +78,12 @@ impl SessionSpec {
     pub fn from_settings(s: &Settings) -> Self {
         SessionSpec {
             source: Source::DefaultChain,
+            chain: s.chain.clone(),
             role_arn: s.role_arn.clone(),
             external_id: s.external_id.clone(),
+            source_identity: s.source_identity.clone(),
+            tags: s.tags.clone(),
+            transitive_tag_keys: s.transitive_tag_keys.clone(),
             session_name: s.session_name.clone(),
             duration_secs: s.duration.as_secs(),
             policy: s.policy.clone(),
@@ -442,7 +452,11 @@ mod tests {
     fn spec(name: &str) -> SessionSpec {
         SessionSpec {
             source: Source::DefaultChain,
+            chain: vec![],
             role_arn: "arn:aws:iam::222222222222:role/writer".into(),
+            source_identity: None,
+            tags: vec![],
+            transitive_tag_keys: vec![],
             external_id: Some("ext".into()),
             session_name: name.into(),
             duration_secs: 900,

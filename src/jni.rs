@@ -203,15 +203,34 @@ fn opt_string(env: &mut JNIEnv<'_>, s: &JString<'_>) -> JniResult<Option<String>
     Ok(Some(env.get_string(s)?.into()))
 }
 
+/// A `String[]` (null: `None`; null elements are skipped).
+fn opt_strings(env: &mut JNIEnv<'_>, a: &JObjectArray<'_>) -> JniResult<Option<Vec<String>>> {
+    if a.is_null() {
+        return Ok(None);
+    }
+    let n = env.get_array_length(a)?;
+    let mut out = Vec::with_capacity(n.max(0) as usize);
+    for i in 0..n {
+        let s = env.with_local_frame(4, |env| -> JniResult<_> {
+            let s = JString::from(env.get_object_array_element(a, i)?);
+            opt_string(env, &s)
+        })?;
+        out.extend(s);
+    }
+    Ok(Some(out))
+}
+
 fn inner_open(
     env: &mut JNIEnv<'_>,
     bucket: &JString<'_>,
     user: &JString<'_>,
+    groups: &JObjectArray<'_>,
     kv: &JObjectArray<'_>,
 ) -> JniResult<jlong> {
     let bucket = opt_string(env, bucket)?;
     let user = opt_string(env, user)?;
     let mut raw = RawSettings::new(bucket.as_deref(), user.as_deref());
+    raw.groups = opt_strings(env, groups)?;
     let n = env.get_array_length(kv)?;
     for i in (0..n - 1).step_by(2) {
         // A frame per pair: reading a string also makes local references (jni's type check), and
@@ -269,9 +288,12 @@ pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_open<'local>(
     _: JClass<'local>,
     bucket: JString<'local>,
     user: JString<'local>,
+    groups: JObjectArray<'local>,
     kv: JObjectArray<'local>,
 ) -> jlong {
-    run(&mut env, 0, |env| inner_open(env, &bucket, &user, &kv))
+    run(&mut env, 0, |env| {
+        inner_open(env, &bucket, &user, &groups, &kv)
+    })
 }
 
 /// The body of the entry points that hand out a session.

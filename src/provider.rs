@@ -95,13 +95,30 @@ impl Provider {
         &self.settings
     }
 
-    /// Role and session name, for `toString()` and logs. Never a secret.
+    /// Role (and chain), session name and user, for `toString()` and logs. Never a secret.
     pub fn describe(&self) -> String {
+        let s = &self.settings;
+        let chain = match s.chain.is_empty() {
+            true => String::new(),
+            false => format!(
+                " chain={}",
+                s.chain
+                    .iter()
+                    .map(|h| h.role_arn.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        };
+        let user = s
+            .user
+            .as_ref()
+            .map(|u| format!(" user={u}"))
+            .unwrap_or_default();
         format!(
-            "role={} session={} sts={} failure.mode={}",
-            self.settings.role_arn,
-            self.settings.session_name,
-            self.settings.sts.describe(),
+            "role={}{chain} session={}{user} sts={} failure.mode={}",
+            s.role_arn,
+            s.session_name,
+            s.sts.describe(),
             if self.fails_open() { "open" } else { "closed" }
         )
     }

@@ -1,21 +1,31 @@
 //! Settings: from Hadoop-style `key -> value` pairs to a validated [`Settings`], before any
 //! network call.
 //!
-//! Each setting `rolebridge.<rest>` may also be given per bucket as
-//! `rolebridge.bucket.<BUCKET>.<rest>`, which wins for that bucket. Where no `rolebridge.*` key is
-//! present, S3A's `fs.s3a.bucket.<BUCKET>.assumed.role.*` and `fs.s3a.assumed.role.*` keys are
-//! read, in that order, so users of S3A's `AssumedRoleCredentialProvider` can switch without
-//! renaming. Every error names the key the value came from, the rule it broke and the fix.
+//! Each setting `rolebridge.<rest>` may also be given per Hadoop user as
+//! `rolebridge.user.<USER>.<rest>`, per group as `rolebridge.group.<GROUP>.<rest>` and per bucket
+//! as `rolebridge.bucket.<BUCKET>.<rest>`; for each setting the user's key wins, then the first of
+//! the user's groups (in Hadoop's order) that has one, then the bucket's, then the global one.
+//! Where no `rolebridge.*` key is present, S3A's `fs.s3a.bucket.<BUCKET>.assumed.role.*` and
+//! `fs.s3a.assumed.role.*` keys are read, in that order, so users of S3A's
+//! `AssumedRoleCredentialProvider` can switch without renaming. Every error names the key the
+//! value came from, the rule it broke and the fix.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::identity::{self, Hop};
 
 /// Prefix of every rolebridge key.
 pub const PREFIX: &str = "rolebridge.";
 /// Prefix of per-bucket rolebridge keys: `rolebridge.bucket.<BUCKET>.<rest>`.
 pub const BUCKET_PREFIX: &str = "rolebridge.bucket.";
+/// Prefix of per-user rolebridge keys: `rolebridge.user.<USER>.<rest>`.
+pub const USER_PREFIX: &str = "rolebridge.user.";
+/// Prefix of per-group rolebridge keys: `rolebridge.group.<GROUP>.<rest>`.
+pub const GROUP_PREFIX: &str = "rolebridge.group.";
+/// The scopes a setting may be given in besides the global one, most specific first.
+const SCOPE_PREFIXES: [&str; 3] = [USER_PREFIX, GROUP_PREFIX, BUCKET_PREFIX];
 
 /// One logical setting: its name after `rolebridge.` and the S3A key it falls back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,9 +84,26 @@ pub const CACHE_DIR: Key = Key {
     name: "cache.dir",
     s3a: None,
 };
+pub const SOURCE_IDENTITY: Key = Key {
+    name: "source.identity",
+    s3a: None,
+};
+pub const SESSION_TAGS: Key = Key {
+    name: "session.tags",
+    s3a: None,
+};
+pub const SESSION_TAGS_TRANSITIVE: Key = Key {
+    name: "session.tags.transitive",
+    s3a: None,
+};
+pub const ROLE_CHAIN: Key = Key {
+    name: "role.chain",
+    s3a: None,
+};
 
-/// Every setting, for documentation and for the Java side's key collection.
-pub const ALL_KEYS: [Key; 12] = [
+/// Every setting, for documentation and for the Java side's key collection. Besides these, hop
+/// N of `role.chain` takes `role.chain.<N>.external.id` (see [`identity::hop_external_id_name`]).
+pub const ALL_KEYS: [Key; 16] = [
     ROLE_ARN,
     EXTERNAL_ID,
     SESSION_NAME,
@@ -89,11 +116,17 @@ pub const ALL_KEYS: [Key; 12] = [
     STS_TIMEOUT,
     FAILURE_MODE,
     CACHE_DIR,
+    SOURCE_IDENTITY,
+    SESSION_TAGS,
+    SESSION_TAGS_TRANSITIVE,
+    ROLE_CHAIN,
 ];
 
 pub const DEFAULT_SESSION_DURATION: Duration = Duration::from_secs(3600);
 pub const MIN_SESSION_DURATION: Duration = Duration::from_secs(900);
 pub const MAX_SESSION_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// STS's limit for a session made by role chaining.
+pub const MAX_CHAINED_SESSION_DURATION: Duration = Duration::from_secs(3600);
 pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(300);
 /// Credentials this close to expiry are never handed out.
 pub const MIN_REMAINING_VALIDITY: Duration = Duration::from_secs(60);
@@ -106,12 +139,15 @@ pub const MAX_POLICY_ARNS: usize = 10;
 pub const GLOBAL_REGION: &str = "aws-global";
 const GLOBAL_ENDPOINT: &str = "https://sts.amazonaws.com";
 
-/// What the Hadoop side hands over: the bucket of the file system URI (if any), the Hadoop user,
-/// and the configuration keys that may matter.
+/// What the Hadoop side hands over: the bucket of the file system URI (if any), the Hadoop user
+/// and its groups, and the configuration keys that may matter.
 #[derive(Debug, Clone, Default)]
 pub struct RawSettings {
     pub bucket: Option<String>,
     pub hadoop_user: Option<String>,
+    /// The user's groups in Hadoop's order; `None` if they were not looked up (the Java side looks
+    /// them up only when some `rolebridge.group.*` key is set).
+    pub groups: Option<Vec<String>>,
     pub values: BTreeMap<String, String>,
 }
 
@@ -119,9 +155,20 @@ impl RawSettings {
     pub fn new(bucket: Option<&str>, hadoop_user: Option<&str>) -> Self {
         RawSettings {
             bucket: bucket.filter(|b| !b.is_empty()).map(str::to_owned),
-            hadoop_user: hadoop_user.map(str::to_owned),
+            hadoop_user: hadoop_user.filter(|u| !u.is_empty()).map(str::to_owned),
+            groups: None,
             values: BTreeMap::new(),
         }
+    }
+
+    pub fn with_groups(mut self, groups: Vec<String>) -> Self {
+        self.groups = Some(groups);
+        self
+    }
+
+    /// Whether any `rolebridge.group.*` key is set (only then do the groups matter).
+    pub fn has_group_settings(&self) -> bool {
+        self.values.keys().any(|k| k.starts_with(GROUP_PREFIX))
     }
 
     pub fn set(mut self, key: &str, value: &str) -> Self {
@@ -163,32 +210,50 @@ fn check_known_keys(raw: &RawSettings) -> Result<()> {
     Ok(())
 }
 
-/// `None` if `key` (which starts with `rolebridge.`) is a setting, globally or in its per-bucket
-/// form; else the setting nearest to it in edit distance.
-fn nearest_known_key(key: &str) -> Option<String> {
-    let mut best: Option<(usize, String)> = None;
-    let mut consider = |distance: usize, candidate: String| {
-        if best.as_ref().is_none_or(|(d, _)| distance < *d) {
-            best = Some((distance, candidate));
-        }
-    };
-    let rest = &key[PREFIX.len()..];
-    for k in ALL_KEYS {
-        consider(edit_distance(rest, k.name), format!("{PREFIX}{}", k.name));
-    }
-    // rolebridge.bucket.<BUCKET>.<setting>: bucket names may hold dots, so try every split.
-    if let Some(tail) = key.strip_prefix(BUCKET_PREFIX) {
-        for (i, _) in tail.match_indices('.').filter(|(i, _)| *i > 0) {
-            let (bucket, name) = (&tail[..i], &tail[i + 1..]);
-            for k in ALL_KEYS {
-                consider(
-                    edit_distance(name, k.name),
-                    format!("{BUCKET_PREFIX}{bucket}.{}", k.name),
-                );
+/// Whether `name` (a key without its scope prefix) is a setting.
+fn is_setting_name(name: &str) -> bool {
+    ALL_KEYS.iter().any(|k| k.name == name) || identity::hop_of_external_id_name(name).is_some()
+}
+
+/// The ways to read `key` (which starts with `rolebridge.`): `(scope prefix with its name, setting
+/// name)`. The global reading, and for `rolebridge.{user,group,bucket}.<NAME>.<setting>` every
+/// split after the scope, as user, group and bucket names may hold dots.
+fn readings(key: &str) -> Vec<(&str, &str)> {
+    let mut out = vec![(PREFIX, &key[PREFIX.len()..])];
+    for scope in SCOPE_PREFIXES {
+        if let Some(tail) = key.strip_prefix(scope) {
+            for (i, _) in tail.match_indices('.').filter(|(i, _)| *i > 0) {
+                let cut = scope.len() + i + 1;
+                out.push((&key[..cut], &key[cut..]));
             }
         }
     }
-    best.filter(|(d, _)| *d > 0).map(|(_, candidate)| candidate)
+    out
+}
+
+/// `None` if `key` (which starts with `rolebridge.`) is a setting, globally or in a user's,
+/// group's or bucket's form; else the setting nearest to it in edit distance.
+fn nearest_known_key(key: &str) -> Option<String> {
+    let readings = readings(key);
+    if readings.iter().any(|(_, name)| is_setting_name(name)) {
+        return None;
+    }
+    let mut best: Option<(usize, String)> = None;
+    for (scope, name) in readings {
+        let hop_name = name
+            .strip_prefix("role.chain.")
+            .and_then(|r| r.split_once('.'))
+            .map(|(n, _)| format!("role.chain.{n}.external.id"));
+        let candidates = ALL_KEYS.iter().map(|k| k.name.to_owned()).chain(hop_name);
+        for candidate in candidates {
+            let distance = edit_distance(name, &candidate);
+            // (0: a hop number out of range, which is no setting either)
+            if distance > 0 && best.as_ref().is_none_or(|(d, _)| distance < *d) {
+                best = Some((distance, format!("{scope}{candidate}")));
+            }
+        }
+    }
+    best.map(|(_, candidate)| candidate)
 }
 
 /// Levenshtein distance: the fewest one-character insertions, deletions and substitutions.
@@ -244,8 +309,19 @@ impl StsTarget {
 /// Validated settings of one provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// The Hadoop user the provider is made for (for messages; it decides the values, not the
+    /// cache entry: users whose settings come out identical share a session).
+    pub user: Option<String>,
     pub role_arn: String,
+    /// `rolebridge.role.chain`: roles assumed in order before `role_arn`.
+    pub chain: Vec<Hop>,
     pub external_id: Option<String>,
+    /// `rolebridge.source.identity`, `{user}` replaced.
+    pub source_identity: Option<String>,
+    /// `rolebridge.session.tags`, `{user}` replaced, in the order given.
+    pub tags: Vec<(String, String)>,
+    /// `rolebridge.session.tags.transitive`: keys of `tags`.
+    pub transitive_tag_keys: Vec<String>,
     pub session_name: String,
     pub duration: Duration,
     pub policy: Option<String>,
@@ -263,22 +339,39 @@ struct Found {
     value: String,
 }
 
+/// The keys one setting may be read from for this provider, in precedence order, each with
+/// whether it is a rolebridge key: the user's, each group's (in Hadoop's order), the bucket's,
+/// the global one, then S3A's per-bucket and global keys.
+fn candidates(raw: &RawSettings, name: &str, s3a: Option<&str>) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::with_capacity(8);
+    if let Some(u) = &raw.hadoop_user {
+        out.push((format!("{USER_PREFIX}{u}.{name}"), true));
+    }
+    for g in raw.groups.iter().flatten() {
+        out.push((format!("{GROUP_PREFIX}{g}.{name}"), true));
+    }
+    if let Some(b) = &raw.bucket {
+        out.push((format!("{BUCKET_PREFIX}{b}.{name}"), true));
+    }
+    out.push((format!("{PREFIX}{name}"), true));
+    if let Some(s3a) = s3a {
+        if let Some(b) = &raw.bucket {
+            out.push((format!("fs.s3a.bucket.{b}.assumed.role.{s3a}"), false));
+        }
+        out.push((format!("fs.s3a.assumed.role.{s3a}"), false));
+    }
+    out
+}
+
 /// Looks up one setting in precedence order. `rolebridge.*` keys that are present but empty are
 /// an error (a silent fallback to a default would hide a templating mistake); empty S3A keys are
 /// treated as absent, as S3A itself does.
 fn lookup(raw: &RawSettings, key: Key) -> Result<Option<Found>> {
-    let mut candidates: Vec<(String, bool)> = Vec::with_capacity(4);
-    if let Some(b) = &raw.bucket {
-        candidates.push((format!("{BUCKET_PREFIX}{b}.{}", key.name), true));
-    }
-    candidates.push((format!("{PREFIX}{}", key.name), true));
-    if let Some(s3a) = key.s3a {
-        if let Some(b) = &raw.bucket {
-            candidates.push((format!("fs.s3a.bucket.{b}.assumed.role.{s3a}"), false));
-        }
-        candidates.push((format!("fs.s3a.assumed.role.{s3a}"), false));
-    }
-    for (candidate, ours) in candidates {
+    lookup_name(raw, key.name, key.s3a)
+}
+
+fn lookup_name(raw: &RawSettings, name: &str, s3a: Option<&str>) -> Result<Option<Found>> {
+    for (candidate, ours) in candidates(raw, name, s3a) {
         if let Some(v) = raw.values.get(&candidate) {
             let value = v.trim();
             if value.is_empty() {
@@ -300,18 +393,50 @@ fn lookup(raw: &RawSettings, key: Key) -> Result<Option<Found>> {
     Ok(None)
 }
 
-/// The key a user should set when a required setting is missing.
-fn preferred_key(raw: &RawSettings, key: Key) -> String {
-    format!("{PREFIX}{}", key.name)
-        + &raw
-            .bucket
-            .as_ref()
-            .map(|b| format!(" (or {BUCKET_PREFIX}{b}.{})", key.name))
-            .unwrap_or_default()
+/// The error for a provider with no role: it names the user, the groups looked at and every key
+/// that would have applied. rolebridge never falls back to another identity.
+fn no_role(raw: &RawSettings) -> Error {
+    let keys: Vec<String> = candidates(raw, ROLE_ARN.name, ROLE_ARN.s3a)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let (whose, fix) = match &raw.hadoop_user {
+        Some(u) => {
+            let groups = match &raw.groups {
+                Some(g) if g.is_empty() => "it has no groups".to_owned(),
+                Some(g) => format!("groups looked at, in order: {}", g.join(", ")),
+                None => "its groups were not looked up, as no rolebridge.group.* key is set"
+                    .to_owned(),
+            };
+            (
+                format!(" for Hadoop user {u} ({groups})"),
+                format!(
+                    "Set the role for this user ({USER_PREFIX}{u}.role.arn), for one of its groups                      ({GROUP_PREFIX}<GROUP>.role.arn), for the bucket or for everyone                      ({PREFIX}role.arn), e.g. arn:aws:iam::222222222222:role/etl-writer. rolebridge                      never falls back to another identity (such as the instance role)"
+                ),
+            )
+        }
+        None => (
+            String::new(),
+            "Set it to the ARN of the role to assume in the destination account,              e.g. arn:aws:iam::222222222222:role/etl-writer"
+                .to_owned(),
+        ),
+    };
+    let key = match &raw.bucket {
+        Some(b) => format!("{PREFIX}role.arn (or {BUCKET_PREFIX}{b}.role.arn)"),
+        None => format!("{PREFIX}role.arn"),
+    };
+    Error::setting(
+        key,
+        format!(
+            "no role is set{whose}; it is required, and none of these keys is set: {}",
+            keys.join(", ")
+        ),
+        fix,
+    )
 }
 
 /// Shortens a value for an error message.
-fn shown(value: &str) -> String {
+pub(crate) fn shown(value: &str) -> String {
     const MAX: usize = 80;
     if value.chars().count() <= MAX {
         format!("\"{value}\"")
@@ -321,18 +446,57 @@ fn shown(value: &str) -> String {
     }
 }
 
+/// A hop's external ID for a hop the chain does not have would be ignored: refuse it.
+fn check_hop_keys(raw: &RawSettings, hops: usize, chain_key: Option<&str>) -> Result<()> {
+    for n in hops + 1..=identity::MAX_CHAIN_HOPS {
+        let name = identity::hop_external_id_name(n);
+        if let Some((key, _)) = candidates(raw, &name, None)
+            .into_iter()
+            .find(|(k, _)| raw.values.contains_key(k))
+        {
+            let chain = match chain_key {
+                Some(k) => format!("{k} lists {hops} role(s)"),
+                None => "rolebridge.role.chain is not set".to_owned(),
+            };
+            return Err(Error::setting(
+                key,
+                format!("is the external ID of hop {n} of the role chain, but {chain}"),
+                "Number hops from 1 in the order of rolebridge.role.chain (the external ID of \
+                 rolebridge.role.arn itself is rolebridge.external.id), or remove the key",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Resolves and validates every setting. Nothing is fetched; the first broken rule is returned.
 pub fn resolve(raw: &RawSettings) -> Result<Settings> {
     check_known_keys(raw)?;
-    let role = lookup(raw, ROLE_ARN)?.ok_or_else(|| {
-        Error::setting(
-            preferred_key(raw, ROLE_ARN),
-            "is not set; it is required",
-            "Set it to the ARN of the role to assume in the destination account, \
-             e.g. arn:aws:iam::222222222222:role/etl-writer",
-        )
-    })?;
+    let user = raw.hadoop_user.as_deref();
+    let role = lookup(raw, ROLE_ARN)?.ok_or_else(|| no_role(raw))?;
     let role_arn = validate_role_arn(&role.key, &role.value)?;
+
+    let chain_found = lookup(raw, ROLE_CHAIN)?;
+    let chain = match &chain_found {
+        Some(f) => identity::parse_chain(&f.key, &f.value)?,
+        None => Vec::new(),
+    };
+    let mut hops = Vec::with_capacity(chain.len());
+    for (i, role_arn) in chain.into_iter().enumerate() {
+        let external_id = match lookup_name(raw, &identity::hop_external_id_name(i + 1), None)? {
+            Some(f) => Some(validate_external_id(&f.key, &f.value)?),
+            None => None,
+        };
+        hops.push(Hop {
+            role_arn,
+            external_id,
+        });
+    }
+    check_hop_keys(
+        raw,
+        hops.len(),
+        chain_found.as_ref().map(|f| f.key.as_str()),
+    )?;
 
     let external_id = match lookup(raw, EXTERNAL_ID)? {
         Some(f) => Some(validate_external_id(&f.key, &f.value)?),
@@ -340,14 +504,55 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
     };
 
     let session_name = match lookup(raw, SESSION_NAME)? {
-        Some(f) => validate_session_name(&f.key, &f.value)?,
-        None => default_session_name(raw.hadoop_user.as_deref()),
+        Some(f) => {
+            let name = identity::substitute(&f.key, &f.value, user)?;
+            validate_session_name(&f.key, &name)
+                .map_err(|e| identity::with_user_cause(e, &f.value, user, SESSION_NAME.name))?
+        }
+        None => default_session_name(user),
     };
 
     let duration_found = lookup(raw, SESSION_DURATION)?;
     let duration = match &duration_found {
         Some(f) => validate_session_duration(&f.key, &f.value)?,
         None => DEFAULT_SESSION_DURATION,
+    };
+    if let (Some(chain), Some(d)) = (&chain_found, &duration_found) {
+        if duration > MAX_CHAINED_SESSION_DURATION {
+            return Err(Error::setting(
+                d.key.clone(),
+                format!(
+                    "is {}, but {} is set, and STS limits a session made by role chaining to 1h",
+                    shown(&d.value),
+                    chain.key
+                ),
+                "Set it to 1h or less, or assume the role without a chain",
+            ));
+        }
+    }
+
+    let source_identity = match lookup(raw, SOURCE_IDENTITY)? {
+        Some(f) => Some(identity::validate_source_identity(
+            &f.key,
+            &f.value,
+            user,
+            SOURCE_IDENTITY.name,
+        )?),
+        None => None,
+    };
+    let tags_found = lookup(raw, SESSION_TAGS)?;
+    let tags = match &tags_found {
+        Some(f) => identity::parse_tags(&f.key, &f.value, user, SESSION_TAGS.name)?,
+        None => Vec::new(),
+    };
+    let transitive_tag_keys = match lookup(raw, SESSION_TAGS_TRANSITIVE)? {
+        Some(f) => identity::parse_transitive_keys(
+            &f.key,
+            &f.value,
+            &tags,
+            tags_found.as_ref().map(|t| t.key.as_str()),
+        )?,
+        None => Vec::new(),
     };
 
     let policy = match lookup(raw, SESSION_POLICY)? {
@@ -397,8 +602,13 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
     };
 
     Ok(Settings {
+        user: raw.hadoop_user.clone(),
         role_arn,
+        chain: hops,
         external_id,
+        source_identity,
+        tags,
+        transitive_tag_keys,
         session_name,
         duration,
         policy,
@@ -1078,6 +1288,231 @@ mod tests {
         );
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    fn tenant(user: &str, groups: &[&str]) -> RawSettings {
+        RawSettings::new(Some("lake"), Some(user))
+            .with_groups(groups.iter().map(|g| g.to_string()).collect())
+    }
+
+    #[test]
+    fn user_then_groups_in_order_then_bucket_then_global() {
+        let conf = |r: RawSettings| {
+            r.set(
+                "rolebridge.role.arn",
+                "arn:aws:iam::222222222222:role/global",
+            )
+            .set(
+                "rolebridge.bucket.lake.role.arn",
+                "arn:aws:iam::222222222222:role/bucket",
+            )
+            .set(
+                "rolebridge.group.staff.role.arn",
+                "arn:aws:iam::222222222222:role/staff",
+            )
+            .set(
+                "rolebridge.group.analysts.role.arn",
+                "arn:aws:iam::222222222222:role/analysts",
+            )
+            .set(
+                "rolebridge.user.alice.role.arn",
+                "arn:aws:iam::222222222222:role/alice",
+            )
+            .set("rolebridge.group.analysts.external.id", "ext-analysts")
+            .set("rolebridge.user.first.last.session.name", "dotted")
+        };
+        let role = |r: RawSettings| resolve(&conf(r)).unwrap().role_arn;
+        assert!(role(tenant("alice", &["analysts"])).ends_with("/alice"));
+        assert!(role(tenant("bob", &["analysts", "staff"])).ends_with("/analysts"));
+        assert!(role(tenant("bob", &["staff", "analysts"])).ends_with("/staff"));
+        assert!(role(tenant("dave", &["other"])).ends_with("/bucket"));
+        let mut no_bucket = tenant("dave", &[]);
+        no_bucket.bucket = None;
+        assert!(role(no_bucket).ends_with("/global"));
+        // Each setting on its own: alice's role, her group's external ID.
+        let s = resolve(&conf(tenant("alice", &["analysts"]))).unwrap();
+        assert_eq!(s.external_id.as_deref(), Some("ext-analysts"));
+        assert_eq!(s.user.as_deref(), Some("alice"));
+        // User names with dots.
+        assert_eq!(
+            resolve(&conf(tenant("first.last", &[])))
+                .unwrap()
+                .session_name,
+            "dotted"
+        );
+        // Groups not looked up: group keys do not apply.
+        let unlooked = RawSettings::new(Some("other"), Some("bob"));
+        assert!(role(unlooked).ends_with("/global"));
+    }
+
+    #[test]
+    fn a_user_without_a_role_is_refused_naming_user_groups_and_keys() {
+        let r = tenant("carol", &["interns", "staff"]).set(
+            "rolebridge.user.alice.role.arn",
+            "arn:aws:iam::222222222222:role/alice",
+        );
+        let msg = resolve(&r).unwrap_err().to_string();
+        for part in [
+            "Hadoop user carol",
+            "groups looked at, in order: interns, staff",
+            "rolebridge.user.carol.role.arn, rolebridge.group.interns.role.arn, \
+             rolebridge.group.staff.role.arn, rolebridge.bucket.lake.role.arn, rolebridge.role.arn, \
+             fs.s3a.bucket.lake.assumed.role.arn, fs.s3a.assumed.role.arn",
+            "never falls back",
+        ] {
+            assert!(msg.contains(part), "{part}: {msg}");
+        }
+        let msg = resolve(&RawSettings::new(None, Some("carol")))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("groups were not looked up"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_keys_under_users_and_groups_are_refused() {
+        let base =
+            || tenant("alice", &[]).set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/r");
+        for (typo, nearest) in [
+            (
+                "rolebridge.user.alice.rol.arn",
+                "rolebridge.user.alice.role.arn",
+            ),
+            (
+                "rolebridge.user.bob.sourse.identity",
+                "rolebridge.user.bob.source.identity",
+            ),
+            (
+                "rolebridge.group.data.eng.session.tag",
+                "rolebridge.group.data.eng.session.tags",
+            ),
+            (
+                "rolebridge.role.chain.2.externl.id",
+                "rolebridge.role.chain.2.external.id",
+            ),
+        ] {
+            let e = resolve(&base().set(typo, "x")).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with(&format!("{typo}: "))
+                    && text.contains(&format!("Did you mean {nearest}?")),
+                "{typo}: {text}"
+            );
+        }
+        // Another user's keys are checked too (a typo is a typo whoever runs the job), but only
+        // for their names: their values are validated when that user's provider is made.
+        resolve(
+            &base()
+                .set("rolebridge.user.bob.role.arn", "not an arn")
+                .set("rolebridge.group.x.y.session.tags", "k=v"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn identity_values_take_the_user() {
+        let s = resolve(
+            &tenant("alice", &[])
+                .set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/r")
+                .set("rolebridge.session.name", "etl-{user}")
+                .set("rolebridge.source.identity", "{user}")
+                .set("rolebridge.session.tags", "user={user}, team=data")
+                .set("rolebridge.session.tags.transitive", "user"),
+        )
+        .unwrap();
+        assert_eq!(s.session_name, "etl-alice");
+        assert_eq!(s.source_identity.as_deref(), Some("alice"));
+        assert_eq!(
+            s.tags,
+            vec![
+                ("user".into(), "alice".into()),
+                ("team".into(), "data".into())
+            ]
+        );
+        assert_eq!(s.transitive_tag_keys, vec!["user".to_owned()]);
+        let spec = crate::cache::SessionSpec::from_settings(&s);
+        assert_eq!(spec.source_identity.as_deref(), Some("alice"));
+        // A name that cannot be a session name is an error naming the user.
+        let e = resolve(
+            &tenant("a/b", &[])
+                .set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/r")
+                .set("rolebridge.session.name", "etl-{user}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("rolebridge.session.name: ") && e.contains("\"a/b\""),
+            "{e}"
+        );
+        assert_eq!(
+            err_key(resolve(
+                &raw().set("rolebridge.session.tags.transitive", "user")
+            )),
+            "rolebridge.session.tags.transitive"
+        );
+        assert_eq!(
+            err_key(resolve(
+                &raw().set("rolebridge.user.alice.source.identity", "aws:me")
+            )),
+            "rolebridge.user.alice.source.identity"
+        );
+    }
+
+    #[test]
+    fn chains_with_per_hop_external_ids() {
+        let chained = || {
+            raw()
+                .set(
+                    "rolebridge.role.chain",
+                    "arn:aws:iam::333333333333:role/hub, arn:aws:iam::444444444444:role/spoke",
+                )
+                .set("rolebridge.role.chain.1.external.id", "ext-hub")
+                .set("rolebridge.external.id", "ext-final")
+        };
+        let s = resolve(&chained()).unwrap();
+        assert_eq!(
+            s.chain,
+            vec![
+                Hop {
+                    role_arn: "arn:aws:iam::333333333333:role/hub".into(),
+                    external_id: Some("ext-hub".into())
+                },
+                Hop {
+                    role_arn: "arn:aws:iam::444444444444:role/spoke".into(),
+                    external_id: None
+                },
+            ]
+        );
+        assert_eq!(s.external_id.as_deref(), Some("ext-final"));
+        // The chain is part of the cache key.
+        assert_ne!(
+            crate::cache::SessionSpec::from_settings(&s),
+            crate::cache::SessionSpec::from_settings(&resolve(&raw()).unwrap())
+        );
+        let e = resolve(&chained().set("rolebridge.session.duration", "2h")).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("rolebridge.session.duration: ")
+                && text.contains("rolebridge.role.chain")
+                && text.contains("1h"),
+            "{text}"
+        );
+        resolve(&chained().set("rolebridge.session.duration", "1h")).unwrap();
+        resolve(&raw().set("rolebridge.session.duration", "2h")).unwrap();
+        let e = resolve(&chained().set("rolebridge.role.chain.3.external.id", "x")).unwrap_err();
+        assert!(e.to_string().contains("lists 2 role(s)"), "{e}");
+        assert_eq!(
+            err_key(resolve(
+                &raw().set("rolebridge.role.chain.1.external.id", "abc")
+            )),
+            "rolebridge.role.chain.1.external.id"
+        );
+        assert_eq!(
+            err_key(resolve(&raw().set(
+                "rolebridge.role.chain",
+                "arn:aws:iam::333333333333:user/x"
+            ))),
+            "rolebridge.role.chain"
+        );
     }
 
     #[test]

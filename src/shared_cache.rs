@@ -265,8 +265,12 @@ impl SharedDir {
 fn identity(spec: &SessionSpec) -> String {
     let SessionSpec {
         source,
+        chain,
         role_arn,
         external_id,
+        source_identity,
+        tags,
+        transitive_tag_keys,
         session_name,
         duration_secs,
         policy,
@@ -274,7 +278,7 @@ fn identity(spec: &SessionSpec) -> String {
         sts,
         shared_dir: _,
     } = spec;
-    format!("{source:?}|{role_arn}|{external_id:?}|{session_name}|{duration_secs}|{policy:?}|{policy_arns:?}|{:?}|{:?}", sts.region, sts.endpoint)
+    format!("{source:?}|{chain:?}|{role_arn}|{external_id:?}|{source_identity:?}|{tags:?}|{transitive_tag_keys:?}|{session_name}|{duration_secs}|{policy:?}|{policy_arns:?}|{:?}|{:?}", sts.region, sts.endpoint)
 }
 
 fn millis(t: SystemTime) -> u64 {
@@ -388,7 +392,11 @@ mod tests {
     fn spec(dir: &Path, session: &str) -> SessionSpec {
         SessionSpec {
             source: Source::DefaultChain,
+            chain: vec![],
             role_arn: "arn:aws:iam::222222222222:role/writer".into(),
+            source_identity: None,
+            tags: vec![],
+            transitive_tag_keys: vec![],
             external_id: None,
             session_name: session.into(),
             duration_secs: 900,

@@ -23,7 +23,7 @@ use aws_sdk_sts::config::SharedHttpClient;
 use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
-use aws_sdk_sts::types::PolicyDescriptorType;
+use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 use aws_sdk_sts::Client;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::{
@@ -254,6 +254,16 @@ impl StsFetcher {
         {
             return Ok(c.clone());
         }
+        let client = Client::from_conf(self.client_config(target).await?.build());
+        self.clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(target.clone(), client.clone());
+        Ok(client)
+    }
+
+    /// The configuration of an STS client for `target`, signing with the source credentials.
+    async fn client_config(&self, target: &StsTarget) -> Result<aws_sdk_sts::config::Builder> {
         let region = match &target.region {
             Some(r) => Region::new(r.clone()),
             None => self.process_region().await.ok_or_else(|| {
@@ -281,12 +291,24 @@ impl StsFetcher {
         if let Some(endpoint) = &target.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        let client = Client::from_conf(builder.build());
-        self.clients
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(target.clone(), client.clone());
-        Ok(client)
+        Ok(builder)
+    }
+
+    /// An STS client for `target` that signs with `session` (the hop before, in a role chain).
+    async fn client_as(&self, target: &StsTarget, session: &Session) -> Result<Client> {
+        let credentials = Credentials::new(
+            &session.access_key_id,
+            &session.secret_access_key,
+            Some(session.session_token.clone()),
+            Some(session.expiration),
+            "rolebridge-role-chain",
+        );
+        Ok(Client::from_conf(
+            self.client_config(target)
+                .await?
+                .credentials_provider(SharedCredentialsProvider::new(credentials))
+                .build(),
+        ))
     }
 
     /// Who the source credentials are (`sts:GetCallerIdentity` with the default chain, on the
@@ -310,30 +332,63 @@ impl StsFetcher {
         ))
     }
 
+    /// The session of `spec`: one AssumeRole call, or with a role chain one per hop, each signed
+    /// by the session of the hop before.
     pub async fn assume_role(&self, spec: &SessionSpec) -> Result<Session> {
-        let client = self.client(&spec.sts).await?;
-        let policy_arns = (!spec.policy_arns.is_empty()).then(|| {
-            spec.policy_arns
+        let calls = calls(spec);
+        let mut session: Option<Session> = None;
+        for call in &calls {
+            let client = match &session {
+                None => self.client(&spec.sts).await?,
+                Some(before) => self.client_as(&spec.sts, before).await?,
+            };
+            session = Some(self.assume_one(&client, spec, call).await?);
+        }
+        session.ok_or_else(|| Error::Internal("a session spec without a role".into()))
+    }
+
+    async fn assume_one(
+        &self,
+        client: &Client,
+        spec: &SessionSpec,
+        call: &Call,
+    ) -> Result<Session> {
+        let policy_arns = (!call.policy_arns.is_empty()).then(|| {
+            call.policy_arns
                 .iter()
                 .map(|a| PolicyDescriptorType::builder().arn(a).build())
                 .collect::<Vec<_>>()
         });
-        let duration = i32::try_from(spec.duration_secs).map_err(|_| {
-            Error::Internal(format!("duration {} out of range", spec.duration_secs))
+        let tags = (!call.tags.is_empty()).then(|| {
+            call.tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<std::result::Result<Vec<_>, _>>()
+        });
+        let tags = tags
+            .transpose()
+            .map_err(|e| Error::Internal(format!("a session tag: {e}")))?;
+        let duration = i32::try_from(call.duration_secs).map_err(|_| {
+            Error::Internal(format!("duration {} out of range", call.duration_secs))
         })?;
         let out = client
             .assume_role()
-            .role_arn(&spec.role_arn)
+            .role_arn(&call.role_arn)
             .role_session_name(&spec.session_name)
             .duration_seconds(duration)
-            .set_external_id(spec.external_id.clone())
-            .set_policy(spec.policy.clone())
+            .set_external_id(call.external_id.clone())
+            .set_source_identity(call.source_identity.clone())
+            .set_tags(tags)
+            .set_transitive_tag_keys(
+                (!call.transitive_tag_keys.is_empty()).then(|| call.transitive_tag_keys.clone()),
+            )
+            .set_policy(call.policy.clone())
             .set_policy_arns(policy_arns)
             .send()
             .await
-            .map_err(|e| map_error(spec, e))?;
+            .map_err(|e| map_error(spec, call, e))?;
         let c = out.credentials().ok_or_else(|| Error::Sts {
-            role_arn: spec.role_arn.clone(),
+            role_arn: call.label.clone(),
             code: "MissingCredentials".into(),
             message: "the AssumeRole response held no credentials".into(),
             hint: String::new(),
@@ -349,6 +404,116 @@ impl StsFetcher {
             expiration,
         })
     }
+}
+
+/// The session of an intermediate role of a chain is used once, at once: the shortest STS allows.
+const HOP_DURATION_SECS: u64 = 900;
+
+/// One AssumeRole call of a spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Call {
+    role_arn: String,
+    /// The role as messages name it: with its place in the chain, if there is one.
+    label: String,
+    external_id: Option<String>,
+    /// The setting the external ID comes from.
+    external_id_key: String,
+    /// Who signs the call, for messages.
+    caller: String,
+    duration_secs: u64,
+    source_identity: Option<String>,
+    tags: Vec<(String, String)>,
+    transitive_tag_keys: Vec<String>,
+    policy: Option<String>,
+    policy_arns: Vec<String>,
+}
+
+/// The AssumeRole calls of `spec`, in order: each role of the chain, then `role_arn`.
+///
+/// - SourceIdentity and the transitive tags (with TransitiveTagKeys) go with the first call: STS
+///   carries them on through every later hop, where they cannot be changed, and a later call that
+///   sent a transitive tag's key again would be refused.
+/// - The other tags, the session policies and the duration go with the last call, whose session
+///   signs the requests; intermediate sessions last 15 minutes, the shortest STS allows.
+fn calls(spec: &SessionSpec) -> Vec<Call> {
+    let n = spec.chain.len() + 1;
+    let source = "this source principal (the identity of the AWS default credential chain on this \
+                  host)"
+        .to_owned();
+    let transitive = |(k, _): &&(String, String)| spec.transitive_tag_keys.contains(k);
+    (0..n)
+        .map(|i| {
+            let (first, last) = (i == 0, i == n - 1);
+            let (role_arn, external_id, external_id_key) = match spec.chain.get(i) {
+                Some(hop) => (
+                    hop.role_arn.clone(),
+                    hop.external_id.clone(),
+                    format!(
+                        "rolebridge.{}",
+                        crate::identity::hop_external_id_name(i + 1)
+                    ),
+                ),
+                None => (
+                    spec.role_arn.clone(),
+                    spec.external_id.clone(),
+                    "rolebridge.external.id".to_owned(),
+                ),
+            };
+            let label = if n == 1 {
+                role_arn.clone()
+            } else if last {
+                format!(
+                    "{role_arn} (role {n} of {n}: rolebridge.role.arn after rolebridge.role.chain)"
+                )
+            } else {
+                format!(
+                    "{role_arn} (role {} of {n}: hop {} of rolebridge.role.chain)",
+                    i + 1,
+                    i + 1
+                )
+            };
+            let caller = if first {
+                source.clone()
+            } else {
+                format!(
+                    "the session of the role before it ({})",
+                    spec.chain[i - 1].role_arn
+                )
+            };
+            let mut tags: Vec<(String, String)> = Vec::new();
+            if first {
+                tags.extend(spec.tags.iter().filter(transitive).cloned());
+            }
+            if last {
+                tags.extend(spec.tags.iter().filter(|t| !transitive(t)).cloned());
+            }
+            Call {
+                role_arn,
+                label,
+                external_id,
+                external_id_key,
+                caller,
+                duration_secs: if last {
+                    spec.duration_secs
+                } else {
+                    HOP_DURATION_SECS
+                },
+                source_identity: spec.source_identity.clone().filter(|_| first),
+                tags,
+                transitive_tag_keys: if first {
+                    spec.transitive_tag_keys.clone()
+                } else {
+                    Vec::new()
+                },
+                policy: spec.policy.clone().filter(|_| last),
+                policy_arns: if last {
+                    spec.policy_arns.clone()
+                } else {
+                    Vec::new()
+                },
+            }
+        })
+        .collect()
 }
 
 impl StsFetcher {
@@ -416,36 +581,52 @@ impl FetchSession for StsFetcher {
     }
 }
 
-/// What usually causes an STS error code, and how to fix it.
-fn hint(code: &str) -> &'static str {
+/// What usually causes an STS error code for `call`, and how to fix it.
+fn hint(code: &str, call: &Call) -> String {
     match code {
         "AccessDenied" => {
-            ". Usually: the role's trust policy does not name this source principal (the identity \
-             of the AWS default credential chain on this host), or the external ID \
-             (rolebridge.external.id) does not match the trust policy's sts:ExternalId condition, \
-             or the source principal's own IAM policy does not allow sts:AssumeRole on the role, \
-             or the role does not exist"
+            let mut extra = String::new();
+            if call.source_identity.is_some() {
+                extra.push_str(", or the trust policy does not allow sts:SetSourceIdentity");
+            }
+            if !call.tags.is_empty() {
+                extra.push_str(", or the trust policy does not allow sts:TagSession");
+            }
+            format!(
+                ". Usually: the role's trust policy does not name {}, or the external ID ({}) \
+                 does not match the trust policy's sts:ExternalId condition{extra}, or the \
+                 caller's own IAM policy does not allow sts:AssumeRole on the role, or the role \
+                 does not exist",
+                call.caller, call.external_id_key
+            )
         }
         "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => {
             ". The source credentials of the AWS default chain on this host are not valid for this \
              STS endpoint (wrong keys, or keys of another partition)"
+                .into()
         }
-        "ExpiredToken" | "ExpiredTokenException" => ". The source credentials have expired; renew them",
+        "ExpiredToken" | "ExpiredTokenException" => {
+            ". The source credentials have expired; renew them".into()
+        }
         "RegionDisabledException" => {
             ". STS is not activated in this region for the source account: activate it in IAM \
              account settings, or set rolebridge.sts.region to an active region"
+                .into()
         }
         "MalformedPolicyDocument" | "MalformedPolicyDocumentException" => {
-            ". Check rolebridge.session.policy and rolebridge.session.policy.arns"
+            ". Check rolebridge.session.policy and rolebridge.session.policy.arns".into()
         }
         "PackedPolicyTooLarge" | "PackedPolicyTooLargeException" => {
-            ". The session policy and tags are too large once packed; shorten rolebridge.session.policy"
+            ". The session policy and tags are too large once packed; shorten \
+             rolebridge.session.policy or rolebridge.session.tags"
+                .into()
         }
         "ValidationError" => {
             ". If the message is about DurationSeconds: rolebridge.session.duration exceeds the \
              role's MaxSessionDuration (or 1h when the source is itself an assumed role)"
+                .into()
         }
-        _ => "",
+        _ => String::new(),
     }
 }
 
@@ -462,8 +643,8 @@ fn is_retryable_code(code: &str) -> bool {
     )
 }
 
-fn map_error(spec: &SessionSpec, err: SdkError<AssumeRoleError>) -> Error {
-    let role_arn = spec.role_arn.clone();
+fn map_error(spec: &SessionSpec, call: &Call, err: SdkError<AssumeRoleError>) -> Error {
+    let role_arn = call.label.clone();
     let endpoint = spec.sts.describe();
     match &err {
         SdkError::ServiceError(se) => {
@@ -473,7 +654,7 @@ fn map_error(spec: &SessionSpec, err: SdkError<AssumeRoleError>) -> Error {
             let retryable = status >= 500 || is_retryable_code(&code);
             Error::Sts {
                 role_arn,
-                hint: hint(&code).to_owned(),
+                hint: hint(&code, call),
                 code,
                 message: format!("{message} (HTTP {status})"),
                 retryable,
@@ -519,4 +700,96 @@ pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
         next = e.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{resolve, RawSettings};
+
+    fn spec(extra: &[(&str, &str)]) -> SessionSpec {
+        let mut raw = RawSettings::new(None, Some("alice"))
+            .set(
+                "rolebridge.role.arn",
+                "arn:aws:iam::222222222222:role/final",
+            )
+            .set("rolebridge.external.id", "ext-final")
+            .set("rolebridge.session.duration", "45m")
+            .set("rolebridge.session.policy", "{}")
+            .set("rolebridge.source.identity", "{user}")
+            .set("rolebridge.session.tags", "user={user},team=data")
+            .set("rolebridge.session.tags.transitive", "user");
+        for (k, v) in extra {
+            raw = raw.set(k, v);
+        }
+        SessionSpec::from_settings(&resolve(&raw).unwrap())
+    }
+
+    #[test]
+    fn one_role_is_one_call_with_everything() {
+        let c = calls(&spec(&[]));
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].label, "arn:aws:iam::222222222222:role/final");
+        assert_eq!(c[0].source_identity.as_deref(), Some("alice"));
+        assert_eq!(c[0].tags.len(), 2);
+        assert_eq!(c[0].transitive_tag_keys, vec!["user".to_owned()]);
+        assert_eq!(
+            (c[0].duration_secs, c[0].policy.as_deref()),
+            (2700, Some("{}"))
+        );
+        assert_eq!(c[0].external_id_key, "rolebridge.external.id");
+    }
+
+    #[test]
+    fn a_chain_sends_what_carries_on_first_and_the_rest_last() {
+        let c = calls(&spec(&[
+            (
+                "rolebridge.role.chain",
+                "arn:aws:iam::333333333333:role/hub,arn:aws:iam::444444444444:role/spoke",
+            ),
+            ("rolebridge.role.chain.2.external.id", "ext-spoke"),
+        ]));
+        assert_eq!(c.len(), 3);
+        let roles: Vec<&str> = c.iter().map(|c| c.role_arn.as_str()).collect();
+        assert_eq!(
+            roles,
+            [
+                "arn:aws:iam::333333333333:role/hub",
+                "arn:aws:iam::444444444444:role/spoke",
+                "arn:aws:iam::222222222222:role/final"
+            ]
+        );
+        // First: SourceIdentity and the transitive tag, which STS carries on; nothing else.
+        assert_eq!(c[0].source_identity.as_deref(), Some("alice"));
+        assert_eq!(c[0].tags, vec![("user".to_owned(), "alice".to_owned())]);
+        assert_eq!(c[0].transitive_tag_keys, vec!["user".to_owned()]);
+        assert_eq!((c[0].duration_secs, c[0].policy.as_deref()), (900, None));
+        assert!(c[0].caller.starts_with("this source principal"));
+        // Middle: what it inherits only, with its own external ID.
+        assert_eq!(c[1].source_identity, None);
+        assert!(c[1].tags.is_empty() && c[1].transitive_tag_keys.is_empty());
+        assert_eq!(c[1].external_id.as_deref(), Some("ext-spoke"));
+        assert_eq!(c[1].external_id_key, "rolebridge.role.chain.2.external.id");
+        assert!(
+            c[1].label.contains("hop 2 of rolebridge.role.chain"),
+            "{}",
+            c[1].label
+        );
+        assert!(c[1].caller.contains("role/hub"), "{}", c[1].caller);
+        // Last: the other tags, the policy and the duration.
+        assert_eq!(c[2].tags, vec![("team".to_owned(), "data".to_owned())]);
+        assert_eq!(
+            (c[2].duration_secs, c[2].policy.as_deref()),
+            (2700, Some("{}"))
+        );
+        assert_eq!(c[2].external_id.as_deref(), Some("ext-final"));
+        assert!(c[2].label.contains("role 3 of 3"), "{}", c[2].label);
+        let h = hint("AccessDenied", &c[1]);
+        assert!(
+            h.contains("rolebridge.role.chain.2.external.id") && h.contains("role/hub"),
+            "{h}"
+        );
+        assert!(hint("AccessDenied", &c[0]).contains("sts:SetSourceIdentity"));
+        assert!(hint("AccessDenied", &c[2]).contains("sts:TagSession"));
+    }
 }

@@ -53,6 +53,14 @@ pub struct SettingsArgs {
     /// The bucket, for per-bucket keys (rolebridge.bucket.<BUCKET>.*)
     #[arg(long, value_name = "BUCKET")]
     pub bucket: Option<String>,
+    /// The user, for per-user keys (rolebridge.user.<USER>.*) and {user} (default: $USER)
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// The user's groups in order, comma-separated, for per-group keys (rolebridge.group.<GROUP>.*)
+    /// (default, when such keys are set: the user's OS groups, primary first, as Hadoop's shell
+    /// group mapping lists them)
+    #[arg(long, value_name = "GROUPS", value_delimiter = ',')]
+    pub groups: Option<Vec<String>>,
 }
 
 /// Each settings flag and the key it sets.

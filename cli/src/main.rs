@@ -132,9 +132,39 @@ fn input_error(e: Error, collected: &Collected) -> Failure {
 }
 
 fn raw_settings(args: &SettingsArgs, collected: &Collected) -> RawSettings {
-    let mut raw = RawSettings::new(args.bucket.as_deref(), Some(&user_name()));
+    let user = args.user.clone().unwrap_or_else(user_name);
+    let mut raw = RawSettings::new(args.bucket.as_deref(), Some(&user));
     raw.values = collected.values.clone();
+    raw.groups = match &args.groups {
+        Some(g) => Some(g.iter().map(|g| g.trim().to_owned()).collect()),
+        None if raw.has_group_settings() => Some(os_groups(&user)),
+        None => None,
+    };
     raw
+}
+
+/// The user's OS groups as Hadoop's default group mapping (ShellBasedUnixGroupsMapping) lists
+/// them: the primary group first, then the others (`id -gn`, `id -Gn`); none if `id` fails.
+fn os_groups(user: &str) -> Vec<String> {
+    let id = |flag: &str| {
+        std::process::Command::new("id")
+            .args([flag, user])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let mut groups: Vec<String> = Vec::new();
+    for g in id("-gn")
+        .split_whitespace()
+        .chain(id("-Gn").split_whitespace())
+    {
+        if !groups.iter().any(|x| x == g) {
+            groups.push(g.to_owned());
+        }
+    }
+    groups
 }
 
 /// Set in the environment of whatever credential-process starts: the AWS default chain it reads

@@ -7,8 +7,11 @@ final class NativeBridge {
 
   static native String version();
 
-  /** Validates the settings and returns a handle; throws RoleBridgeConfigException. */
-  static native long open(String bucket, String hadoopUser, String[] keysAndValues);
+  /**
+   * Validates the settings and returns a handle; throws RoleBridgeConfigException. {@code groups}:
+   * the user's groups in Hadoop's order, or null if they were not looked up.
+   */
+  static native long open(String bucket, String hadoopUser, String[] groups, String[] keysAndValues);
 
   static native NativeSession credentials(long handle);
 

@@ -147,7 +147,9 @@ final class ProviderCore<T> implements Closeable {
       refuseBucketSettings(settings, constructedBy);
     }
     NativeLoader.ensureLoaded();
-    long handle = NativeBridge.open(bucket, hadoopUser(), settings);
+    UserGroupInformation ugi = currentUser();
+    String user = ugi == null ? System.getProperty("user.name") : ugi.getShortUserName();
+    long handle = NativeBridge.open(bucket, user, groups(ugi, settings), settings);
     String description = NativeBridge.describe(handle);
     LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
     return new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle),
@@ -208,12 +210,27 @@ final class ProviderCore<T> implements Closeable {
     return true;
   }
 
-  static String hadoopUser() {
+  /** The Hadoop user the provider is made for: S3A and EMRFS make a file system per user. */
+  private static UserGroupInformation currentUser() {
     try {
-      return UserGroupInformation.getCurrentUser().getShortUserName();
+      return UserGroupInformation.getCurrentUser();
     } catch (IOException | RuntimeException e) {
-      return System.getProperty("user.name");
+      LOG.debug("rolebridge: no Hadoop user, using user.name", e);
+      return null;
     }
+  }
+
+  /**
+   * The user's groups in Hadoop's order, looked up (through Hadoop's group mapping, which may ask
+   * the OS or LDAP) only when some {@code rolebridge.group.*} key is set; else null.
+   */
+  private static String[] groups(UserGroupInformation ugi, String[] keysAndValues) {
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      if (keysAndValues[i].startsWith(RoleBridgeConstants.GROUP_PREFIX)) {
+        return ugi == null ? new String[0] : ugi.getGroupNames();
+      }
+    }
+    return null;
   }
 
   /** Current credentials; crosses JNI only when the native cache has to be asked again. */

@@ -2,7 +2,10 @@ package dev.rolebridge.hadoop;
 
 /**
  * Every setting rolebridge reads, with its default. Each {@code rolebridge.<rest>} key may also
- * be set per bucket as {@code rolebridge.bucket.<BUCKET>.<rest>}, which wins for that bucket.
+ * be set per Hadoop user as {@code rolebridge.user.<USER>.<rest>}, per group as
+ * {@code rolebridge.group.<GROUP>.<rest>} and per bucket as {@code rolebridge.bucket.<BUCKET>.<rest>};
+ * for each setting the user's key wins, then the first of the user's groups with one, then the
+ * bucket's, then the global key.
  * Where no {@code rolebridge.*} key is set, S3A's {@code fs.s3a.assumed.role.*} keys (and their
  * {@code fs.s3a.bucket.<BUCKET>.assumed.role.*} forms) are read. The native library resolves and
  * validates them; this class names them for users and tests.
@@ -15,6 +18,10 @@ public final class RoleBridgeConstants {
   public static final String PREFIX = "rolebridge.";
   /** Prefix of per-bucket keys: {@code rolebridge.bucket.<BUCKET>.<rest>}. */
   public static final String BUCKET_PREFIX = "rolebridge.bucket.";
+  /** Prefix of per-user keys: {@code rolebridge.user.<USER>.<rest>} (the Hadoop short user name). */
+  public static final String USER_PREFIX = "rolebridge.user.";
+  /** Prefix of per-group keys: {@code rolebridge.group.<GROUP>.<rest>}; the user's first group with one wins. */
+  public static final String GROUP_PREFIX = "rolebridge.group.";
   /** Prefix of S3A's assumed-role keys, read where no rolebridge key is set. */
   public static final String S3A_ASSUMED_ROLE_PREFIX = "fs.s3a.assumed.role.";
 
@@ -26,7 +33,20 @@ public final class RoleBridgeConstants {
   public static final String SESSION_NAME = "rolebridge.session.name";
   /** Default session name: this prefix and the Hadoop short user name. */
   public static final String SESSION_NAME_DEFAULT_PREFIX = "rolebridge-";
-  /** Session duration in Hadoop time units (1h, 900s, 45m), 15m to 12h. */
+  /** The placeholder for the Hadoop short user name in session.name, source.identity and session.tags. */
+  public static final String USER_PLACEHOLDER = "{user}";
+  /** SourceIdentity sent with AssumeRole (2-64 characters of [\w+=,.@-]); CloudTrail records it for every action. */
+  public static final String SOURCE_IDENTITY = "rolebridge.source.identity";
+  /** Session tags: {@code key=value,key=value}, at most 50. */
+  public static final String SESSION_TAGS = "rolebridge.session.tags";
+  /** Comma-separated keys of {@link #SESSION_TAGS} that carry on through role chains. */
+  public static final String SESSION_TAGS_TRANSITIVE = "rolebridge.session.tags.transitive";
+  /**
+   * Comma-separated role ARNs assumed in order, each with the session of the one before, before
+   * {@link #ROLE_ARN}; hop N's external ID is {@code rolebridge.role.chain.<N>.external.id}.
+   */
+  public static final String ROLE_CHAIN = "rolebridge.role.chain";
+  /** Session duration in Hadoop time units (1h, 900s, 45m), 15m to 12h (1h with a chain). */
   public static final String SESSION_DURATION = "rolebridge.session.duration";
   public static final String SESSION_DURATION_DEFAULT = "1h";
   /** Inline session policy, JSON, at most 2048 characters. */

@@ -43,8 +43,8 @@ pub fn hop_of_external_id_name(name: &str) -> Option<usize> {
 /// error: none of the values that take the placeholder may hold a brace, so it can only be a
 /// misspelt placeholder.
 pub fn substitute(key: &str, value: &str, user: Option<&str>) -> Result<String> {
-    let fix = "The only placeholder is {user} (the Hadoop short user name); write it exactly so, \
-               or remove the braces";
+    let fix = "Write the placeholder exactly as {user} (the only one: the Hadoop short user \
+               name), or remove the braces";
     if value.contains(USER_PLACEHOLDER) && user.is_none() {
         return Err(Error::setting(
             key,
@@ -251,7 +251,7 @@ pub fn parse_transitive_keys(
             return Err(Error::setting(
                 key,
                 format!("names {}, which is not a session tag ({known})", shown(k)),
-                "List only keys of rolebridge.session.tags, comma-separated: a transitive tag \
+                "Use only keys of rolebridge.session.tags, comma-separated: a transitive tag \
                  carries its value on through every role of a chain",
             ));
         };
@@ -282,7 +282,7 @@ pub fn parse_chain(key: &str, value: &str) -> Result<Vec<String>> {
                 Error::Setting { key, problem, .. } => Error::setting(
                     key,
                     format!("role {} of the chain: {problem}", i + 1),
-                    "List the ARNs of the roles to assume before rolebridge.role.arn, in order, \
+                    "Give the ARNs of the roles to assume before rolebridge.role.arn, in order, \
                      separated by commas, e.g. arn:aws:iam::333333333333:role/hub,\
                      arn:aws:iam::444444444444:role/spoke",
                 ),

@@ -210,6 +210,11 @@ fn check_known_keys(raw: &RawSettings) -> Result<()> {
     Ok(())
 }
 
+/// Whether `key` (a `rolebridge.` key) is a setting, globally or per user, group or bucket.
+pub fn is_known_key(key: &str) -> bool {
+    key.starts_with(PREFIX) && readings(key).iter().any(|(_, name)| is_setting_name(name))
+}
+
 /// Whether `name` (a key without its scope prefix) is a setting.
 fn is_setting_name(name: &str) -> bool {
     ALL_KEYS.iter().any(|k| k.name == name) || identity::hop_of_external_id_name(name).is_some()
@@ -234,16 +239,23 @@ fn readings(key: &str) -> Vec<(&str, &str)> {
 /// `None` if `key` (which starts with `rolebridge.`) is a setting, globally or in a user's,
 /// group's or bucket's form; else the setting nearest to it in edit distance.
 fn nearest_known_key(key: &str) -> Option<String> {
-    let readings = readings(key);
-    if readings.iter().any(|(_, name)| is_setting_name(name)) {
+    if is_known_key(key) {
         return None;
     }
+    let readings = readings(key);
     let mut best: Option<(usize, String)> = None;
     for (scope, name) in readings {
         let hop_name = name
             .strip_prefix("role.chain.")
             .and_then(|r| r.split_once('.'))
-            .map(|(n, _)| format!("role.chain.{n}.external.id"));
+            .map(|(n, _)| {
+                let n = n
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=identity::MAX_CHAIN_HOPS).contains(n))
+                    .unwrap_or(1);
+                identity::hop_external_id_name(n)
+            });
         let candidates = ALL_KEYS.iter().map(|k| k.name.to_owned()).chain(hop_name);
         for candidate in candidates {
             let distance = edit_distance(name, &candidate);
@@ -461,7 +473,7 @@ fn check_hop_keys(raw: &RawSettings, hops: usize, chain_key: Option<&str>) -> Re
             return Err(Error::setting(
                 key,
                 format!("is the external ID of hop {n} of the role chain, but {chain}"),
-                "Number hops from 1 in the order of rolebridge.role.chain (the external ID of \
+                "Use hop numbers from 1 in the order of rolebridge.role.chain (the external ID of \
                  rolebridge.role.arn itself is rolebridge.external.id), or remove the key",
             ));
         }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rolebridge::settings::{self, RawSettings, ALL_KEYS, BUCKET_PREFIX, PREFIX};
+use rolebridge::settings::{self, RawSettings, GROUP_PREFIX, PREFIX, USER_PREFIX};
 
 const V1: &str = "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider";
 const V2: &str = "dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2";
@@ -26,19 +26,38 @@ fn config_files() -> Vec<PathBuf> {
     out
 }
 
-/// Whether `key` (without any spark.hadoop. prefix) is a rolebridge setting the provider reads.
+/// Whether `key` (without any spark.hadoop. prefix) is a rolebridge setting the provider reads
+/// (globally, or per user, group or bucket).
 fn is_rolebridge_key(key: &str) -> bool {
-    let rest = if let Some(r) = key.strip_prefix(BUCKET_PREFIX) {
-        // BUCKET.<name>: the bucket may contain dots, so match the known names at the end
-        return ALL_KEYS
-            .iter()
-            .any(|k| r.ends_with(&format!(".{}", k.name)) && r.len() > k.name.len() + 1);
-    } else if let Some(r) = key.strip_prefix(PREFIX) {
-        r
-    } else {
-        return false;
-    };
-    ALL_KEYS.iter().any(|k| k.name == rest)
+    key.starts_with(PREFIX) && settings::is_known_key(key)
+}
+
+/// The users and groups a configuration gives a role of their own (`rolebridge.user.<U>.role.arn`,
+/// `rolebridge.group.<G>.role.arn`), as (user, groups) to resolve the settings for; with a global
+/// role, also a user with neither.
+fn tenants(raw: &RawSettings) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for key in raw.values.keys() {
+        if let Some(u) = key
+            .strip_prefix(USER_PREFIX)
+            .and_then(|r| r.strip_suffix(".role.arn"))
+        {
+            out.push((u.to_owned(), vec![]));
+        }
+        if let Some(g) = key
+            .strip_prefix(GROUP_PREFIX)
+            .and_then(|r| r.strip_suffix(".role.arn"))
+        {
+            out.push((
+                "member-of-".to_owned() + g,
+                vec!["other".to_owned(), g.to_owned()],
+            ));
+        }
+    }
+    if raw.values.contains_key("rolebridge.role.arn") {
+        out.push(("hadoop".to_owned(), vec![]));
+    }
+    out
 }
 
 fn shim_has_class(class: &str) -> bool {
@@ -51,7 +70,7 @@ fn shim_has_class(class: &str) -> bool {
 #[test]
 fn every_configuration_sets_only_keys_the_provider_reads() {
     let files = config_files();
-    assert_eq!(files.len(), 4, "{files:?}");
+    assert_eq!(files.len(), 5, "{files:?}");
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&file).unwrap())
@@ -130,13 +149,40 @@ fn every_configuration_sets_only_keys_the_provider_reads() {
                 );
             }
             // The example values pass the provider's own validation, for the default bucket and
-            // for the bucket with its own keys.
-            settings::resolve(&raw).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let other = RawSettings {
-                bucket: Some("some-other-bucket".into()),
-                ..raw.clone()
-            };
-            settings::resolve(&other).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // for the bucket with its own keys, as each user the configuration gives a role.
+            let tenants = tenants(&raw);
+            assert!(!tenants.is_empty(), "{name}: no role for anyone");
+            for (user, groups) in tenants {
+                for bucket in ["partner-landing-zone", "some-other-bucket"] {
+                    let r = RawSettings::new(Some(bucket), Some(&user)).with_groups(groups.clone());
+                    let r = RawSettings {
+                        values: raw.values.clone(),
+                        ..r
+                    };
+                    let s = settings::resolve(&r)
+                        .unwrap_or_else(|e| panic!("{name}: as {user} {groups:?}: {e}"));
+                    if let Some(g) = user.strip_prefix("member-of-") {
+                        assert!(
+                            Some(&s.role_arn)
+                                == raw.values.get(&format!("{GROUP_PREFIX}{g}.role.arn")),
+                            "{name}: a member of {g} gets its role"
+                        );
+                    }
+                }
+            }
+            if raw.values.keys().any(|k| k.starts_with(USER_PREFIX))
+                && !raw.values.contains_key("rolebridge.role.arn")
+            {
+                let nobody = RawSettings {
+                    values: raw.values.clone(),
+                    ..RawSettings::new(None, Some("nobody")).with_groups(vec![])
+                };
+                let e = settings::resolve(&nobody).unwrap_err().to_string();
+                assert!(
+                    e.contains("Hadoop user nobody"),
+                    "{name}: a user with no role is refused: {e}"
+                );
+            }
         }
     }
 }
@@ -149,5 +195,13 @@ fn the_key_check_rejects_what_the_provider_does_not_read() {
     ));
     assert!(!is_rolebridge_key("rolebridge.role.ar"));
     assert!(!is_rolebridge_key("rolebridge.bucket.role.arn"));
+    assert!(is_rolebridge_key(
+        "rolebridge.user.first.last.source.identity"
+    ));
+    assert!(is_rolebridge_key(
+        "rolebridge.group.etl.role.chain.2.external.id"
+    ));
+    // (user and group names may hold dots: rolebridge.user.a.b.role.arn is user "a.b"'s role)
+    assert!(!is_rolebridge_key("rolebridge.user.alice.session.tagz"));
     assert!(!is_rolebridge_key("fs.s3a.endpoint"));
 }

@@ -30,6 +30,12 @@ them in-process before serving:
    with a condition never applies. Here the request's `s3:prefix` (the `prefix` of a listing) and
    `sts:ExternalId` are given to them, as IAM does, so that prefix-limited policies (`rolebridge
    policy --prefix`) are evaluated.
+8. Moto accepts an AssumeRole's session tags and SourceIdentity whatever the trust policy says.
+   Here, as in IAM, a call that passes tags (`Tags`, `TransitiveTagKeys`) needs the trust policy
+   to allow `sts:TagSession` as well, and one that passes `SourceIdentity` needs
+   `sts:SetSourceIdentity`. Not emulated: that STS carries a session's SourceIdentity and
+   transitive tags on to the sessions it assumes (moto keeps neither), and the caller's own
+   identity policy's share of those two permissions.
 
 Then it creates the fixture (accounts, users, roles, buckets) with auth off, turns IAM enforcement
 on, writes the fixture as JSON and serves until killed. The moto request recorder is available at
@@ -51,6 +57,11 @@ DEST_ACCOUNT_B = "333333333333"
 EXTERNAL_ID_A = "rolebridge-test-ext-a"
 EXTERNAL_ID_B = "rolebridge-test-ext-b"
 EXTERNAL_ID_SOURCES = "rolebridge-test-ext-sources"
+EXTERNAL_ID_TENANTS = "rolebridge-test-ext-tenants"
+EXTERNAL_ID_HOP = "rolebridge-test-ext-hop"
+EXTERNAL_ID_CHAIN = "rolebridge-test-ext-chain"
+# What a role's trust policy allows when callers may pass session tags and a SourceIdentity.
+TAGGED_ASSUME = ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
 # What EKS's pod identity webhook would mount as AWS_WEB_IDENTITY_TOKEN_FILE (not a real JWT: the
 # local STS compares it, as real STS checks the OIDC provider's signature).
 WEB_IDENTITY_TOKEN = "rolebridge-test-web-identity-token"
@@ -105,9 +116,18 @@ def patch_moto():
             # arn:aws:sts::A:assumed-role/R/S is a session of arn:aws:iam::A:role/R
             principals.append(f"arn:{session[1]}:iam::{session[4]}:role/{session[5].split('/')[1]}")
         conditions = format_incoming_conditional_values(self._data)
+        params = self._data.keys() if isinstance(self._data, dict) else ()
+        actions = [self._action]
+        if any(k.startswith(("Tags.member.", "TransitiveTagKeys.member.")) for k in params):
+            actions.append("sts:TagSession")
+        if "SourceIdentity" in params:
+            actions.append("sts:SetSourceIdentity")
         return any(
-            policy.is_action_permitted(self._action, role_arn, p, conditions)
-            == access_control.PermissionResult.PERMITTED
+            all(
+                policy.is_action_permitted(a, role_arn, p, conditions)
+                == access_control.PermissionResult.PERMITTED
+                for a in actions
+            )
             for p in principals
         )
 
@@ -217,9 +237,9 @@ def client(endpoint, service, account):
     return c
 
 
-def trust_policy(principal_arn, external_id):
+def trust_policy(principal_arn, external_id, actions="sts:AssumeRole"):
     """Trust for `principal_arn` (one ARN or a list), with an sts:ExternalId condition if given."""
-    statement = {"Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": "sts:AssumeRole"}
+    statement = {"Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": actions}
     if external_id is not None:
         statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
@@ -252,16 +272,28 @@ def make_user(endpoint, account, name, policy):
     }
 
 
-def make_destination(endpoint, account, role_name, bucket, source_arn, external_id):
+def make_destination(endpoint, account, role_name, bucket, source_arn, external_id, actions="sts:AssumeRole"):
     iam = client(endpoint, "iam", account)
     role = iam.create_role(
         RoleName=role_name,
-        AssumeRolePolicyDocument=trust_policy(source_arn, external_id),
+        AssumeRolePolicyDocument=trust_policy(source_arn, external_id, actions),
         MaxSessionDuration=43200,
     )["Role"]
     iam.put_role_policy(RoleName=role_name, PolicyName="write-bucket", PolicyDocument=bucket_policy(bucket))
-    client(endpoint, "s3", account).create_bucket(Bucket=bucket)
+    s3 = client(endpoint, "s3", account)
+    if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=bucket)
     return {"account": account, "roleArn": role["Arn"], "bucket": bucket, "externalId": external_id}
+
+
+def make_hop(endpoint, account, role_name, trusted, external_id, assume_policy):
+    """A role of a role chain: trusted by `trusted`, allowed by its own policy to assume roles."""
+    iam = client(endpoint, "iam", account)
+    role = iam.create_role(
+        RoleName=role_name, AssumeRolePolicyDocument=trust_policy(trusted, external_id, TAGGED_ASSUME)
+    )["Role"]
+    iam.put_role_policy(RoleName=role_name, PolicyName="only-assume-role", PolicyDocument=assume_policy)
+    return {"account": account, "roleArn": role["Arn"], "externalId": external_id}
 
 
 def create_fixture(endpoint):
@@ -331,6 +363,32 @@ def create_fixture(endpoint):
             EXTERNAL_ID_SOURCES,
         ),
         "bench": make_destination(endpoint, DEST_ACCOUNT_A, "bench-writer", "bench-bucket", source["arn"], None),
+        # A shared cluster's users: alice has a role of her own, the analysts group another; both
+        # trust the source with an external ID and allow session tags and a SourceIdentity.
+        "tenantAlice": make_destination(
+            endpoint, DEST_ACCOUNT_A, "alice-writer", "dest-tenants", source["arn"], EXTERNAL_ID_TENANTS, TAGGED_ASSUME
+        ),
+        "tenantAnalysts": make_destination(
+            endpoint, DEST_ACCOUNT_A, "analysts-writer", "dest-tenants", source["arn"], EXTERNAL_ID_TENANTS, TAGGED_ASSUME
+        ),
+        # Trusts the source for AssumeRole only: tags or a SourceIdentity are refused.
+        "tenantUntagged": make_destination(
+            endpoint, DEST_ACCOUNT_A, "untagged-writer", "dest-tenants", source["arn"], EXTERNAL_ID_TENANTS
+        ),
+        # A role chain: the source (or the EKS pod role) assumes chain-hop in a third account with
+        # one external ID, whose session assumes chain-writer with another. broken-hop trusts only
+        # the intruder, so a chain through it breaks there.
+        "chainHop": make_hop(endpoint, DEST_ACCOUNT_B, "chain-hop", [source["arn"], pod_role["Arn"]], EXTERNAL_ID_HOP, assume_any),
+        "brokenHop": make_hop(endpoint, DEST_ACCOUNT_B, "broken-hop", intruder["arn"], None, assume_any),
+        "chainDest": make_destination(
+            endpoint,
+            DEST_ACCOUNT_A,
+            "chain-writer",
+            "dest-chain",
+            f"arn:aws:iam::{DEST_ACCOUNT_B}:role/chain-hop",
+            EXTERNAL_ID_CHAIN,
+            TAGGED_ASSUME,
+        ),
     }
 
 

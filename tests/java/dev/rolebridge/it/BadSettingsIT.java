@@ -13,8 +13,10 @@ import java.util.Collections;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.security.UserGroupInformation;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -101,10 +103,59 @@ class BadSettingsIT {
         "Did you mean rolebridge.bucket.other." + B + ".session.duration?"));
     c.add(Arguments.of("rolebridge.native.path", "/opt/librolebridge.so", "rolebridge.native.path",
         "is a JVM system property"));
+    // issue 11: placeholders, SourceIdentity, session tags, role chains, per-user and per-group keys
+    String si = "rolebridge.source.identity";
+    c.add(Arguments.of(si, "{users}", si, "unknown placeholder"));
+    c.add(Arguments.of(si, "aws:{user}", si, "starts with aws:"));
+    c.add(Arguments.of(si, "x", si, "2-64 characters"));
+    String tags = "rolebridge.session.tags";
+    c.add(Arguments.of(tags, "user={usr}", tags, "unknown placeholder"));
+    c.add(Arguments.of(tags, "user={user", tags, "unknown placeholder or a stray brace"));
+    c.add(Arguments.of(name, "etl-{User}", name, "unknown placeholder"));
+    StringBuilder many = new StringBuilder("k0=v");
+    for (int i = 1; i <= 50; i++) {
+      many.append(",k").append(i).append("=v");
+    }
+    c.add(Arguments.of(tags, many.toString(), tags, "lists 51 tags; STS takes at most 50"));
+    c.add(Arguments.of(tags, "team*=data", tags, "the tag key \"team*\""));
+    c.add(Arguments.of(tags, repeat("k", 129) + "=v", tags, "1-128"));
+    c.add(Arguments.of(tags, "team=data;lake", tags, "the value \"data;lake\""));
+    c.add(Arguments.of(tags, "team=" + repeat("v", 257), tags, "0-256"));
+    c.add(Arguments.of(tags, "Team=a,team=b", tags, "twice"));
+    c.add(Arguments.of(tags, "aws:user=x", tags, "starts with aws:"));
+    c.add(Arguments.of(tags, "team", tags, "not of the form key=value"));
+    c.add(Arguments.of("rolebridge.session.tags.transitive", "team", "rolebridge.session.tags.transitive",
+        "not a session tag"));
+    String chain = "rolebridge.role.chain";
+    c.add(Arguments.of(chain, "arn:aws:iam::333333333333:role/hub,writer", chain, "role 2 of the chain"));
+    c.add(Arguments.of(chain, "arn:aws:iam::333333333333:user/hub", chain, "must start with role/"));
+    c.add(Arguments.of("rolebridge.role.chain.1.external.id", "ext-hub", "rolebridge.role.chain.1.external.id",
+        "rolebridge.role.chain is not set"));
+    c.add(Arguments.of("rolebridge.role.chain.x.external.id", "ext", "rolebridge.role.chain.x.external.id",
+        "Did you mean"));
+    c.add(Arguments.of("rolebridge.user.alice.rol.arn", "x", "rolebridge.user.alice.rol.arn",
+        "Did you mean rolebridge.user.alice.role.arn?"));
+    c.add(Arguments.of("rolebridge.user.alice.sourceidentity", "x", "rolebridge.user.alice.sourceidentity",
+        "Did you mean rolebridge.user.alice.source.identity?"));
+    c.add(Arguments.of("rolebridge.group.data.eng.session.tag", "k=v", "rolebridge.group.data.eng.session.tag",
+        "Did you mean rolebridge.group.data.eng.session.tags?"));
+    String me = currentUser();
+    c.add(Arguments.of("rolebridge.user." + me + ".session.duration", "1d", "rolebridge.user." + me + ".session.duration",
+        "12h"));
+    c.add(Arguments.of("rolebridge.user." + me + ".session.tags", "a=b,A=c", "rolebridge.user." + me + ".session.tags",
+        "twice"));
     // S3A's keys, where they stand in for ours
     c.add(Arguments.of("fs.s3a.bucket." + B + ".assumed.role.session.duration", "5m",
         "fs.s3a.bucket." + B + ".assumed.role.session.duration", "900s (15m) to 12h"));
     return c.stream();
+  }
+
+  private static String currentUser() {
+    try {
+      return UserGroupInformation.getCurrentUser().getShortUserName();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   @BeforeAll
@@ -127,6 +178,28 @@ class BadSettingsIT {
     } else {
       conf.set(key, value);
     }
+    assertRefused(conf, expectedKey, rule);
+  }
+
+  /** Rules that take two settings: each refused at construction, naming the key. */
+  @Test
+  void rulesBetweenSettings() {
+    String hub = "arn:aws:iam::333333333333:role/hub";
+    Configuration conf = AWS.s3aConf("destA", "it-bad-settings");
+    conf.set("rolebridge.role.chain", hub);
+    conf.set("rolebridge.session.duration", "90m");
+    assertRefused(conf, "rolebridge.session.duration", "STS limits a session made by role chaining to 1h");
+    conf = AWS.s3aConf("destA", "it-bad-settings");
+    conf.set("rolebridge.role.chain", hub);
+    conf.set("rolebridge.role.chain.2.external.id", "ext-two");
+    assertRefused(conf, "rolebridge.role.chain.2.external.id", "rolebridge.role.chain lists 1 role(s)");
+    conf = AWS.s3aConf("destA", "it-bad-settings");
+    conf.set("rolebridge.session.tags", "user={user},team=data");
+    conf.set("rolebridge.session.tags.transitive", "user,project");
+    assertRefused(conf, "rolebridge.session.tags.transitive", "\"project\", which is not a session tag");
+  }
+
+  private static void assertRefused(Configuration conf, String expectedKey, String rule) {
     URI uri = URI.create("s3a://" + B + "/");
     for (int sdk = 1; sdk <= 2; sdk++) {
       RoleBridgeConfigException e = sdk == 1

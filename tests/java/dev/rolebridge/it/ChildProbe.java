@@ -10,7 +10,8 @@ import org.apache.hadoop.fs.Path;
 /**
  * Run in a JVM of its own by NegativeIT, with another source identity in its environment: tries
  * to write through S3A + rolebridge and prints "RESULT ok" or "RESULT refused CODE MESSAGE".
- * Arguments: endpoint roleArn externalId bucket [cacheDir sessionName].
+ * Arguments: endpoint roleArn externalId bucket [cacheDir sessionName]. Each system property
+ * {@code probe.conf.<KEY>} sets {@code <KEY>} in the configuration.
  */
 public final class ChildProbe {
   private ChildProbe() {
@@ -31,6 +32,11 @@ public final class ChildProbe {
     if (args.length > 5) {
       conf.set("rolebridge.cache.dir", args[4]);
       conf.set("rolebridge.session.name", args[5]);
+    }
+    for (String name : System.getProperties().stringPropertyNames()) {
+      if (name.startsWith("probe.conf.")) {
+        conf.set(name.substring("probe.conf.".length()), System.getProperty(name));
+      }
     }
     try (FileSystem fs = FileSystem.get(URI.create("s3a://" + args[3] + "/"), conf)) {
       try (org.apache.hadoop.fs.FSDataOutputStream out = fs.create(new Path("s3a://" + args[3] + "/probe.txt"))) {

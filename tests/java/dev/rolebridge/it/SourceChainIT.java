@@ -30,10 +30,28 @@ class SourceChainIT {
 
   /** A child JVM's environment with no AWS source of this machine's. */
   private ProcessBuilder child(Path dir) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(System.getProperty("java.home") + "/bin/java", "-cp",
-        System.getProperty("rolebridge.test.classpath"), "-Dlog4j.configuration=log4j.properties",
-        ChildProbe.class.getName(), aws.endpoint, aws.roleArn("destSources"), aws.externalId("destSources"),
-        aws.bucket("destSources"));
+    return child(dir, "destSources");
+  }
+
+  /**
+   * A child JVM that writes to {@code dest}'s bucket as its role, with no AWS source of this
+   * machine's; {@code conf}: further settings, key and value in turn.
+   */
+  private ProcessBuilder child(Path dir, String dest, String... conf) throws Exception {
+    List<String> cmd = new ArrayList<String>();
+    cmd.add(System.getProperty("java.home") + "/bin/java");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("rolebridge.test.classpath"));
+    cmd.add("-Dlog4j.configuration=log4j.properties");
+    for (int i = 0; i < conf.length; i += 2) {
+      cmd.add("-Dprobe.conf." + conf[i] + "=" + conf[i + 1]);
+    }
+    cmd.add(ChildProbe.class.getName());
+    cmd.add(aws.endpoint);
+    cmd.add(aws.roleArn(dest));
+    cmd.add(aws.externalId(dest));
+    cmd.add(aws.bucket(dest));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
     Map<String, String> env = pb.environment();
     for (String k : new String[] {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
         "AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"}) {
@@ -129,6 +147,59 @@ class SourceChainIT {
     assertEquals("arn:aws:sts::111111111111:assumed-role/profile-hop/it-profile-hop",
         aws.sessionArnOfKey(assume.signedBy()), "AssumeRole signed by the profile hop's session");
     assertEquals("us-east-1", assume.signingRegion(), "rolebridge's own call: rolebridge.sts.region");
+  }
+
+  /**
+   * Issue 11: under EMR on EKS / IRSA, a role chain with SourceIdentity and session tags: the web
+   * identity session assumes chain-hop (another account, its own external ID), whose session
+   * assumes chain-writer; the objects are written by chain-writer.
+   */
+  @Test
+  void aRoleChainWithTagsAndSourceIdentityStartsFromTheWebIdentitySource(@TempDir Path dir) throws Exception {
+    ProcessBuilder pb = child(dir, "chainDest",
+        "rolebridge.role.chain", aws.roleArn("chainHop"),
+        "rolebridge.role.chain.1.external.id", aws.externalId("chainHop"),
+        "rolebridge.session.name", "it-eks-chain",
+        "rolebridge.source.identity", "pod-{user}",
+        "rolebridge.session.tags", "user={user},team=data",
+        "rolebridge.session.tags.transitive", "user");
+    Path token = Files.write(dir.resolve("token"),
+        aws.fixture.get("webIdentity").get("token").asText().getBytes(StandardCharsets.UTF_8));
+    pb.environment().put("AWS_WEB_IDENTITY_TOKEN_FILE", token.toString());
+    pb.environment().put("AWS_ROLE_ARN", aws.fixture.get("webIdentity").get("roleArn").asText());
+    pb.environment().put("AWS_ROLE_SESSION_NAME", "it-pod-chain");
+    List<LocalAws.Request> recorded = runAndRecord(pb);
+
+    List<LocalAws.Request> calls = sts(recorded);
+    assertEquals(3, calls.size(), "the exchange, then one AssumeRole per role: " + calls);
+    assertEquals("AssumeRoleWithWebIdentity", calls.get(0).action());
+    LocalAws.Request hop = calls.get(1);
+    LocalAws.Request last = calls.get(2);
+    assertEquals(aws.roleArn("chainHop"), hop.form().get("RoleArn"));
+    assertEquals(aws.externalId("chainHop"), hop.form().get("ExternalId"));
+    assertEquals("arn:aws:sts::111111111111:assumed-role/eks-pod-role/it-pod-chain",
+        aws.sessionArnOfKey(hop.signedBy()), "the first hop is signed by the web identity session");
+    String user = hop.form().get("SourceIdentity").substring("pod-".length());
+    assertTrue(!user.isEmpty(), hop.form().toString());
+    assertEquals("user", hop.form().get("Tags.member.1.Key"));
+    assertEquals(user, hop.form().get("Tags.member.1.Value"));
+    assertEquals("user", hop.form().get("TransitiveTagKeys.member.1"));
+    assertNull(hop.form().get("Tags.member.2.Key"), "only the transitive tag goes with the first hop");
+
+    assertEquals(aws.roleArn("chainDest"), last.form().get("RoleArn"));
+    assertEquals(aws.externalId("chainDest"), last.form().get("ExternalId"));
+    assertEquals("arn:aws:sts::333333333333:assumed-role/chain-hop/it-eks-chain",
+        aws.sessionArnOfKey(last.signedBy()), "the last call is signed by the first hop's session");
+    assertNull(last.form().get("SourceIdentity"), "SourceIdentity is carried on by STS, not sent again");
+    assertEquals("team", last.form().get("Tags.member.1.Key"));
+    assertNull(last.form().get("TransitiveTagKeys.member.1"));
+
+    List<LocalAws.Request> s3 = LocalAws.s3Calls(recorded);
+    assertTrue(!s3.isEmpty(), "the write reached S3: " + recorded);
+    for (LocalAws.Request q : s3) {
+      assertEquals("arn:aws:sts::222222222222:assumed-role/chain-writer/it-eks-chain",
+          aws.sessionArnOfKey(q.signedBy()), "every S3 request signed by the last role: " + q);
+    }
   }
 
   private static String sessionNameOf(LocalAws.Request assume) {

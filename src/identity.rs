@@ -402,7 +402,7 @@ mod tests {
         ));
         assert!(p.starts_with("role 2 of the chain"), "{p}");
         assert!(parse_chain("k", "arn:aws:iam::333333333333:role/a,").is_err());
-        let eleven = vec!["arn:aws:iam::333333333333:role/a"; 11].join(",");
+        let eleven = ["arn:aws:iam::333333333333:role/a"; 11].join(",");
         assert!(problem(parse_chain("k", &eleven)).contains("at most 10"));
         assert_eq!(hop_of_external_id_name("role.chain.1.external.id"), Some(1));
         assert_eq!(hop_of_external_id_name(&hop_external_id_name(10)), Some(10));

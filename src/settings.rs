@@ -412,27 +412,20 @@ fn no_role(raw: &RawSettings) -> Error {
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    let (whose, fix) = match &raw.hadoop_user {
-        Some(u) => {
-            let groups = match &raw.groups {
-                Some(g) if g.is_empty() => "it has no groups".to_owned(),
-                Some(g) => format!("groups looked at, in order: {}", g.join(", ")),
-                None => "its groups were not looked up, as no rolebridge.group.* key is set"
-                    .to_owned(),
-            };
-            (
-                format!(" for Hadoop user {u} ({groups})"),
-                format!(
-                    "Set the role for this user ({USER_PREFIX}{u}.role.arn), for one of its groups                      ({GROUP_PREFIX}<GROUP>.role.arn), for the bucket or for everyone                      ({PREFIX}role.arn), e.g. arn:aws:iam::222222222222:role/etl-writer. rolebridge                      never falls back to another identity (such as the instance role)"
-                ),
-            )
-        }
-        None => (
-            String::new(),
-            "Set it to the ARN of the role to assume in the destination account,              e.g. arn:aws:iam::222222222222:role/etl-writer"
-                .to_owned(),
+    let whose = match (&raw.hadoop_user, &raw.groups) {
+        (Some(u), Some(g)) if g.is_empty() => format!(" for Hadoop user {u} (who has no groups)"),
+        (Some(u), Some(g)) => format!(
+            " for Hadoop user {u} (groups looked at, in order: {})",
+            g.join(", ")
         ),
+        (Some(u), None) => {
+            format!(" for Hadoop user {u} (groups not looked up: no rolebridge.group.* key is set)")
+        }
+        (None, _) => String::new(),
     };
+    let fix = "Set one of them to the ARN of the role to assume, e.g. \
+               arn:aws:iam::222222222222:role/etl-writer; rolebridge never falls back to another \
+               identity, such as the instance role";
     let key = match &raw.bucket {
         Some(b) => format!("{PREFIX}role.arn (or {BUCKET_PREFIX}{b}.role.arn)"),
         None => format!("{PREFIX}role.arn"),
@@ -1377,7 +1370,7 @@ mod tests {
         let msg = resolve(&RawSettings::new(None, Some("carol")))
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("groups were not looked up"), "{msg}");
+        assert!(msg.contains("groups not looked up"), "{msg}");
     }
 
     #[test]

@@ -197,14 +197,40 @@ fn document(statements: Vec<Value>) -> Value {
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
-/// Every document, by format.
+/// What a role's trust policy (and its caller's policy) must allow for these settings:
+/// `sts:AssumeRole`, with `sts:SetSourceIdentity` when a SourceIdentity is sent and
+/// `sts:TagSession` when session tags are.
+fn assume_actions(settings: &Settings) -> Value {
+    let mut actions = vec!["sts:AssumeRole"];
+    if settings.source_identity.is_some() {
+        actions.push("sts:SetSourceIdentity");
+    }
+    if !settings.tags.is_empty() {
+        actions.push("sts:TagSession");
+    }
+    match actions.len() {
+        1 => json!("sts:AssumeRole"),
+        _ => json!(actions),
+    }
+}
+
+/// Every document, by format. With a role chain, the role's trust policy names the chain's last
+/// role (whose session calls AssumeRole) and the source principal's policy allows the first.
 pub fn documents(settings: &Settings, bucket: &str, args: &PolicyArgs) -> Vec<(Format, Value)> {
     let s = scope(settings, bucket, args.prefix.as_deref());
+    let caller = settings
+        .chain
+        .last()
+        .map_or(args.source_principal.as_str(), |h| h.role_arn.as_str());
+    let first_role = settings
+        .chain
+        .first()
+        .map_or(settings.role_arn.as_str(), |h| h.role_arn.as_str());
     let mut trust = json!({
         "Sid": "RolebridgeSource",
         "Effect": "Allow",
-        "Principal": { "AWS": args.source_principal },
-        "Action": "sts:AssumeRole",
+        "Principal": { "AWS": caller },
+        "Action": assume_actions(settings),
     });
     if let Some(id) = &settings.external_id {
         trust["Condition"] = json!({ "StringEquals": { "sts:ExternalId": id } });
@@ -221,8 +247,8 @@ pub fn documents(settings: &Settings, bucket: &str, args: &PolicyArgs) -> Vec<(F
     let source = json!({
         "Sid": "RolebridgeAssumeRole",
         "Effect": "Allow",
-        "Action": "sts:AssumeRole",
-        "Resource": settings.role_arn,
+        "Action": assume_actions(settings),
+        "Resource": first_role,
     });
     let mut out = vec![
         (Format::Trust, document(vec![trust])),

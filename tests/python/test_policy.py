@@ -26,12 +26,13 @@ def policy(clients, *args):
     return out.stdout
 
 
-def credentials(clients, local_aws, role_arn, external_id, keys, tmp_path):
+def credentials(clients, local_aws, role_arn, external_id, keys, tmp_path, *extra):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=keys["AccessKeyId"], AWS_SECRET_ACCESS_KEY=keys["SecretAccessKey"])
     env.pop("AWS_SESSION_TOKEN", None)
     return subprocess.run(
         [rolebridge(clients), "credential-process", "--role-arn", role_arn, "--external-id", external_id,
-         "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--cache-dir", str(tmp_path / "cache")],
+         "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--cache-dir", str(tmp_path / "cache"),
+         *extra],
         env=env, capture_output=True, text=True, timeout=60,
     )
 
@@ -83,6 +84,40 @@ def test_generated_policies_make_the_write_work_for_the_named_source_only(tmp_pa
                           {"AccessKeyId": intruder["accessKeyId"], "SecretAccessKey": intruder["secretAccessKey"]},
                           tmp_path / "intruder")
     assert refused.returncode == 1 and "AccessDenied" in refused.stderr, refused.stderr
+
+
+def test_the_trust_policy_allows_what_source_identity_and_tags_need(tmp_path, clients, local_aws):
+    """Issue 11: with rolebridge.source.identity and rolebridge.session.tags, the trust and source
+    documents add sts:SetSourceIdentity and sts:TagSession; the local STS, like IAM, refuses the
+    tagged call under the plain trust policy and accepts it under the generated one."""
+    run = uuid.uuid4().hex[:8]
+    role_name, user_name = f"tag-writer-{run}", f"tag-source-{run}"
+    role_arn = f"arn:aws:iam::222222222222:role/{role_name}"
+    common = ["--role-arn", role_arn, "--external-id", f"ext-{run}", "--region", "us-east-1", "--bucket", f"b-{run}",
+              "--source-principal", f"arn:aws:iam::111111111111:user/{user_name}"]
+    tagging = ["--user", "alice", "-D", "rolebridge.source.identity={user}",
+               "-D", "rolebridge.session.tags=user={user},team=data"]
+    plain = json.loads(policy(clients, *common, "--format", "trust"))
+    assert plain["Statement"][0]["Action"] == "sts:AssumeRole"
+    trust = json.loads(policy(clients, *common, *tagging, "--format", "trust"))
+    source = json.loads(policy(clients, *common, *tagging, "--format", "source"))
+    needed = ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
+    assert trust["Statement"][0]["Action"] == needed and source["Statement"][0]["Action"] == needed
+
+    iam = admin_client(local_aws, "222222222222", "iam")
+    iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(plain))
+    src_iam = admin_client(local_aws, "111111111111", "iam")
+    src_iam.create_user(UserName=user_name)
+    src_iam.put_user_policy(UserName=user_name, PolicyName="rolebridge", PolicyDocument=json.dumps(source))
+    keys = src_iam.create_access_key(UserName=user_name)["AccessKey"]
+
+    refused = credentials(clients, local_aws, role_arn, f"ext-{run}", keys, tmp_path / "plain", *tagging)
+    assert refused.returncode == 1, refused.stderr
+    assert "AccessDenied" in refused.stderr and "sts:TagSession" in refused.stderr, refused.stderr
+    iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=json.dumps(trust))
+    got = credentials(clients, local_aws, role_arn, f"ext-{run}", keys, tmp_path / "generated", *tagging)
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["AccessKeyId"].startswith("ASIA")
 
 
 def test_every_document_is_printed_labelled_and_emr_classifications_carry_the_settings(clients):

@@ -57,7 +57,7 @@ start_local_aws
 trap stop_local_aws EXIT
 compile_java_tests
 reports=$ROOT/target/junit-reports
-rm -rf "$reports"
+rm -rf "$reports" "$ROOT"/target/hs_err_pid*.log
 java17=$(readlink -f "$(command -v java)")
 set +e
 $(source_env) java -Xcheck:jni \
@@ -71,15 +71,26 @@ $(source_env) java -Xcheck:jni \
   -Drolebridge.test.version="$VERSION" \
   -Drolebridge.test.python="$VENV/bin/python" -Drolebridge.test.localaws="$ROOT/tests/moto/local_aws.py" \
   -Drolebridge.test.libfaketime="$LIBFAKETIME" \
-  -Dlog4j.configuration=log4j.properties \
+  -Dlog4j.configuration=log4j.properties -XX:ErrorFile="$ROOT/target/hs_err_pid%p.log" \
   -cp "$(runtime_cp):$ROOT/target/java-tests:$PROBES:/usr/share/java/junit-platform-console-standalone.jar" \
   org.junit.platform.console.ConsoleLauncher --disable-banner --details=tree \
   --select-package dev.rolebridge.it --include-classname '.*IT' --reports-dir "$reports" ${JUNIT_ARGS:-}
 java_rc=$?
 set -e
 # A count from the JUnit report's top-level <testsuite> element: junit_count tests|failures|errors|skipped
-junit_count() { grep -o "$1=\"[0-9]*\"" "$reports"/TEST-junit-jupiter.xml | head -1 | tr -dc 0-9; }
+# (0 without a report)
+junit_count() {
+  local n
+  n=$(grep -o "$1=\"[0-9]*\"" "$reports"/TEST-junit-jupiter.xml 2>/dev/null | head -1 | tr -dc 0-9)
+  echo "${n:-0}"
+}
 java_failed=$(( $(junit_count failures) + $(junit_count errors) ))
+if [ ! -f "$reports"/TEST-junit-jupiter.xml ]; then
+  # The JVM died before writing its report (a crash writes an hs_err file): say so, count it, go on.
+  echo "the JUnit JVM exited with status $java_rc and wrote no report" | tee /dev/stderr
+  for f in "$ROOT"/target/hs_err_pid*.log; do [ -f "$f" ] && head -40 "$f"; done
+  java_failed=$(( java_failed + 1 ))
+fi
 java_skipped=$(junit_count skipped)
 java_passed=$(( $(junit_count tests) - java_failed - java_skipped ))
 

@@ -60,6 +60,37 @@ impl From<jni::errors::Error> for Failure {
 
 type JniResult<T> = Result<T, Failure>;
 
+/// A panic's message.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// Replaces the panic hook of this library's copy of the Rust standard library (the JVM's other
+/// native libraries have their own) with one that prints one line and never walks the stack. The
+/// default hook captures a backtrace when `RUST_BACKTRACE` is set in the environment, as it may be
+/// on a node, and that walk would run on from our frames into the JVM's own (interpreted and
+/// JIT-compiled code, which has no unwind tables), for nothing: the message reaches Java as the
+/// exception's message.
+fn quiet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            eprintln!(
+                "rolebridge: panic in native code{at}: {}",
+                panic_message(info.payload())
+            );
+        }));
+    });
+}
+
 /// Runs `f`, catching panics, and converts a failure into a pending Java exception; returns
 /// `fallback` (which Java never sees, as an exception is pending) in that case.
 fn run<'local, T>(
@@ -67,18 +98,15 @@ fn run<'local, T>(
     fallback: T,
     f: impl FnOnce(&mut JNIEnv<'local>) -> JniResult<T>,
 ) -> T {
+    quiet_panics();
     let outcome = catch_unwind(AssertUnwindSafe(|| f(env)));
     let failure = match outcome {
         Ok(Ok(v)) => return v,
         Ok(Err(failure)) => failure,
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_owned());
-            Failure::Rust(Error::Internal(format!("panic in native code: {msg}")))
-        }
+        Err(panic) => Failure::Rust(Error::Internal(format!(
+            "panic in native code: {}",
+            panic_message(panic.as_ref())
+        ))),
     };
     // Throwing must not panic either; if it fails, the JVM reports the missing exception itself.
     let _ = catch_unwind(AssertUnwindSafe(|| throw(env, failure)));

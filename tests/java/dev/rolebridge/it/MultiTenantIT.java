@@ -111,22 +111,27 @@ class MultiTenantIT {
     assertTrue(perUser[0] > 0 && perUser[1] > 0, "both users wrote: " + s3);
 
     // carol: no user, group, bucket or global role: refused at construction, no request at all.
+    String m = refusedAtConstruction(carol, conf).getMessage();
+    for (String part : new String[] {"Hadoop user carol", "groups looked at, in order: staff, interns",
+        "rolebridge.user.carol.role.arn, rolebridge.group.staff.role.arn, rolebridge.group.interns.role.arn, "
+            + "rolebridge.bucket." + BUCKET + ".role.arn, rolebridge.role.arn",
+        "never falls back to another identity"}) {
+      assertTrue(m.contains(part), part + " in: " + m);
+    }
+  }
+
+  /** {@code ugi}'s file system cannot be made: its provider refuses at construction, with no request. */
+  private RoleBridgeConfigException refusedAtConstruction(UserGroupInformation ugi, Configuration conf)
+      throws Exception {
     aws.startRecording();
     try {
-      writeAs(carol, conf);
-      fail("carol has no role, yet her file system was made");
+      writeAs(ugi, conf);
+      throw new AssertionError(ugi.getShortUserName() + "'s file system was made and written");
     } catch (Exception e) {
-      RoleBridgeConfigException c = configErrorOf(e);
-      String m = c.getMessage();
-      for (String part : new String[] {"Hadoop user carol", "groups looked at, in order: staff, interns",
-          "rolebridge.user.carol.role.arn, rolebridge.group.staff.role.arn, rolebridge.group.interns.role.arn, "
-              + "rolebridge.bucket." + BUCKET + ".role.arn, rolebridge.role.arn",
-          "never falls back to another identity"}) {
-        assertTrue(m.contains(part), part + " in: " + m);
-      }
+      return configErrorOf(e);
     } finally {
       List<LocalAws.Request> none = aws.stopRecording();
-      assertEquals(0, none.size(), "carol's attempt made no request: " + none);
+      assertEquals(0, none.size(), "the refused construction made no request: " + none);
     }
   }
 
@@ -164,17 +169,8 @@ class MultiTenantIT {
     Configuration conf = tenants("it-badname");
     conf.set("rolebridge.role.arn", aws.roleArn("tenantAlice"));
     UserGroupInformation odd = UserGroupInformation.createUserForTesting("jürgen müller", new String[0]);
-    aws.startRecording();
-    try {
-      writeAs(odd, conf);
-      fail("a user name with a space and umlauts became a session name");
-    } catch (Exception e) {
-      RoleBridgeConfigException c = configErrorOf(e);
-      assertEquals("rolebridge.session.name", c.getKey(), c.getMessage());
-      assertTrue(c.getMessage().contains("\"jürgen müller\""), c.getMessage());
-    } finally {
-      List<LocalAws.Request> none = aws.stopRecording();
-      assertEquals(0, none.size(), "no request: " + none);
-    }
+    RoleBridgeConfigException c = refusedAtConstruction(odd, conf);
+    assertEquals("rolebridge.session.name", c.getKey(), c.getMessage());
+    assertTrue(c.getMessage().contains("\"jürgen müller\""), c.getMessage());
   }
 }

@@ -56,4 +56,26 @@ class RefreshIT {
       other.close();
     }
   }
+
+  /**
+   * A refresh right after a refresh is a new fetch: the first one stops being "under way" before
+   * its callers wake, so the second does not join it and get its session again (it did, now and
+   * then, when the fetch thread had not yet cleared it).
+   */
+  @Test
+  void everyRefreshMakesANewSession() throws Exception {
+    Configuration conf = aws.s3aConf("destA", "it-refresh-each");
+    RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(URI.create("s3a://" + aws.bucket("destA")), conf);
+    java.util.Set<String> keys = new java.util.HashSet<String>();
+    aws.startRecording();
+    keys.add(p.getCredentials().getAWSAccessKeyId());
+    for (int i = 0; i < 20; i++) {
+      p.refresh();
+      keys.add(p.getCredentials().getAWSAccessKeyId());
+    }
+    List<LocalAws.Request> recorded = aws.stopRecording();
+    p.close();
+    assertEquals(21, LocalAws.assumeRoleCalls(recorded).size(), "one AssumeRole per refresh");
+    assertEquals(21, keys.size(), "each refresh handed out a new session");
+  }
 }

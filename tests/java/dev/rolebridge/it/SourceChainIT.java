@@ -66,6 +66,15 @@ class SourceChainIT {
     return pb;
   }
 
+  /** The source of EMR on EKS / IRSA: the fixture's web identity token and the pod's role. */
+  private void withWebIdentity(ProcessBuilder pb, Path dir, String sessionName) throws Exception {
+    Path token = Files.write(dir.resolve("token"),
+        aws.fixture.get("webIdentity").get("token").asText().getBytes(StandardCharsets.UTF_8));
+    pb.environment().put("AWS_WEB_IDENTITY_TOKEN_FILE", token.toString());
+    pb.environment().put("AWS_ROLE_ARN", aws.fixture.get("webIdentity").get("roleArn").asText());
+    pb.environment().put("AWS_ROLE_SESSION_NAME", sessionName);
+  }
+
   /** Runs the child JVM, which must write; returns every request it made. */
   private List<LocalAws.Request> runAndRecord(ProcessBuilder pb) throws Exception {
     aws.startRecording();
@@ -89,11 +98,7 @@ class SourceChainIT {
   @Test
   void theWebIdentitySourceOfEksIsExchangedAndSignsTheAssumeRole(@TempDir Path dir) throws Exception {
     ProcessBuilder pb = child(dir);
-    Path token = Files.write(dir.resolve("token"),
-        aws.fixture.get("webIdentity").get("token").asText().getBytes(StandardCharsets.UTF_8));
-    pb.environment().put("AWS_WEB_IDENTITY_TOKEN_FILE", token.toString());
-    pb.environment().put("AWS_ROLE_ARN", aws.fixture.get("webIdentity").get("roleArn").asText());
-    pb.environment().put("AWS_ROLE_SESSION_NAME", "it-pod-session");
+    withWebIdentity(pb, dir, "it-pod-session");
     List<LocalAws.Request> recorded = runAndRecord(pb);
 
     List<LocalAws.Request> calls = sts(recorded);
@@ -163,11 +168,7 @@ class SourceChainIT {
         "rolebridge.source.identity", "pod-{user}",
         "rolebridge.session.tags", "user={user},team=data",
         "rolebridge.session.tags.transitive", "user");
-    Path token = Files.write(dir.resolve("token"),
-        aws.fixture.get("webIdentity").get("token").asText().getBytes(StandardCharsets.UTF_8));
-    pb.environment().put("AWS_WEB_IDENTITY_TOKEN_FILE", token.toString());
-    pb.environment().put("AWS_ROLE_ARN", aws.fixture.get("webIdentity").get("roleArn").asText());
-    pb.environment().put("AWS_ROLE_SESSION_NAME", "it-pod-chain");
+    withWebIdentity(pb, dir, "it-pod-chain");
     List<LocalAws.Request> recorded = runAndRecord(pb);
 
     List<LocalAws.Request> calls = sts(recorded);

@@ -277,8 +277,14 @@ final class ProviderCore<T> implements Closeable {
     return next;
   }
 
-  /** On a fetch thread: asks the native cache, installs the answer, completes {@code f}. */
+  /**
+   * On a fetch thread: asks the native cache, installs the answer, completes {@code f}. The fetch
+   * stops being the one under way before {@code f} completes: a caller woken by it that asks again
+   * at once (a refresh right after a refresh) starts a new fetch instead of joining this one.
+   */
   private void run(CompletableFuture<T> f, boolean force) {
+    T result = null;
+    Throwable failure = null;
     try {
       // Read before the native call: an answer from before a concurrent forced refresh is then
       // installed with the old generation, and the next call asks again.
@@ -289,9 +295,9 @@ final class ProviderCore<T> implements Closeable {
           generation = ++session.generation;
         }
       }
-      f.complete(install(ns, generation));
+      result = install(ns, generation);
     } catch (Throwable e) {
-      f.completeExceptionally(e);
+      failure = e;
     } finally {
       boolean release;
       synchronized (this) {
@@ -305,6 +311,11 @@ final class ProviderCore<T> implements Closeable {
         calls--;
         release = closed && calls == 0 && !released;
         released |= release;
+      }
+      if (failure == null) {
+        f.complete(result);
+      } else {
+        f.completeExceptionally(failure);
       }
       if (release) {
         release();

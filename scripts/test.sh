@@ -60,7 +60,8 @@ reports=$ROOT/target/junit-reports
 rm -rf "$reports" "$ROOT"/target/hs_err_pid*.log
 java17=$(readlink -f "$(command -v java)")
 set +e
-$(source_env) java -Xcheck:jni \
+# RUST_BACKTRACE=1 as CI sets it: a native panic (PanicIT) must not walk the JVM's stack.
+$(source_env) RUST_BACKTRACE=1 java -Xcheck:jni \
   -Drolebridge.test.fixture="$FIXTURE" -Drolebridge.test.jar="$JAR" \
   -Drolebridge.test.classpath="$(runtime_cp):$ROOT/target/java-tests:$PROBES" \
   -Drolebridge.test.classes="$ROOT/target/java-tests" -Drolebridge.test.so="$SO" \

@@ -64,11 +64,27 @@ pub fn sources(raw: &RawSettings) -> String {
 
 fn assume_role_cause(e: &Error, source: Option<&str>, settings: &Settings) -> String {
     let who = source.unwrap_or("(the source could not be found)");
+    let mut extra = Vec::new();
+    if settings.source_identity.is_some() {
+        extra.push("sts:SetSourceIdentity");
+    }
+    if !settings.tags.is_empty() {
+        extra.push("sts:TagSession");
+    }
+    let extra = match extra.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; the trust policy (or the source's policy) lacks {}, which \
+             rolebridge.source.identity / rolebridge.session.tags need",
+            extra.join(" or ")
+        ),
+    };
     match e {
-        Error::Sts { code, message, .. } if code == "AccessDenied" => format!(
+        // With a role chain, the error itself names the hop that failed and who called it.
+        Error::Sts { code, message, .. } if code == "AccessDenied" && settings.chain.is_empty() => format!(
             "STS refused: AccessDenied: {message}. The source principal is {who}. Likely causes, \
              in the order to check them: the role's trust policy does not name {who}; the external \
-             ID {} the trust policy's sts:ExternalId condition; the source's own policy lacks \
+             ID {} the trust policy's sts:ExternalId condition{extra}; the source's own policy lacks \
              sts:AssumeRole on {}; the role does not exist. Fix: compare with `rolebridge policy \
              --format trust` and `--format source`",
             match &settings.external_id {

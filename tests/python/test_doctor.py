@@ -62,6 +62,30 @@ def test_a_missing_role(clients, local_aws):
     assert "the external ID is missing" in checks["assume role"]["detail"]
 
 
+def test_a_role_chain_passes_and_a_broken_hop_is_named(clients, local_aws):
+    """Issue 11: doctor goes through rolebridge.role.chain as the provider does."""
+    hub, broken = local_aws.fixture["chainHop"], local_aws.fixture["brokenHop"]
+    chain = ["-D", f"rolebridge.role.chain={hub['roleArn']}", "-D", f"rolebridge.role.chain.1.external.id={hub['externalId']}"]
+    status, report, checks = doctor(clients, local_aws, *dest(local_aws, "chainDest"), *chain, "--write")
+    assert status == 0 and report["ok"], report
+    broken_chain = ["-D", f"rolebridge.role.chain={hub['roleArn']},{broken['roleArn']}",
+                    "-D", f"rolebridge.role.chain.1.external.id={hub['externalId']}"]
+    status, _, checks = doctor(clients, local_aws, *dest(local_aws, "chainDest"), *broken_chain)
+    assert status == 1
+    detail = checks["assume role"]["detail"]
+    assert f"{broken['roleArn']} (role 2 of 3: hop 2 of rolebridge.role.chain)" in detail, detail
+    assert f"does not name the session of the role before it ({hub['roleArn']})" in detail, detail
+
+
+def test_tags_a_trust_policy_does_not_allow(clients, local_aws):
+    """Issue 11: a SourceIdentity and tags the role's trust policy does not allow are named."""
+    status, _, checks = doctor(clients, local_aws, *dest(local_aws, "tenantUntagged"), "--user", "alice",
+                               "-D", "rolebridge.source.identity={user}", "-D", "rolebridge.session.tags=user={user}")
+    assert status == 1
+    detail = checks["assume role"]["detail"]
+    assert "lacks sts:SetSourceIdentity or sts:TagSession" in detail, detail
+
+
 def test_a_bucket_the_role_may_not_list(clients, local_aws):
     d = local_aws.fixture["destA"]
     status, _, checks = doctor(clients, local_aws, "--role-arn", d["roleArn"], "--external-id", d["externalId"],

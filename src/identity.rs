@@ -3,7 +3,7 @@
 //! values up and calls these.
 
 use crate::error::{Error, Result};
-use crate::settings::{shown, validate_role_arn};
+use crate::settings::{is_name_char, shown, validate_role_arn};
 
 /// The one placeholder: the Hadoop short user name the provider is made for.
 pub const USER_PLACEHOLDER: &str = "{user}";
@@ -100,10 +100,6 @@ pub fn with_user_cause(e: Error, template: &str, user: Option<&str>, setting: &s
     }
 }
 
-fn is_identity_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
-}
-
 /// `rolebridge.source.identity` after substitution: 2-64 characters of `[\w+=,.@-]`, not
 /// starting with `aws:`.
 pub fn validate_source_identity(
@@ -116,7 +112,7 @@ pub fn validate_source_identity(
     let n = value.chars().count();
     let why = if value.to_ascii_lowercase().starts_with("aws:") {
         Some("starts with aws:, which STS reserves".to_owned())
-    } else if !(2..=64).contains(&n) || !value.chars().all(is_identity_char) {
+    } else if !(2..=64).contains(&n) || !value.chars().all(is_name_char) {
         Some(format!(
             "({n} characters) is not a valid SourceIdentity: STS takes 2-64 characters of \
              letters, digits and _+=,.@-"

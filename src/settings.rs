@@ -733,7 +733,8 @@ fn is_known_partition(p: &str) -> bool {
     PARTITIONS.iter().any(|(name, _)| *name == p)
 }
 
-fn is_name_char(c: char) -> bool {
+/// `[\w+=,.@-]` (ASCII): the characters of role names, session names and SourceIdentity.
+pub(crate) fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
 }
 

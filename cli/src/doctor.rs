@@ -64,13 +64,7 @@ pub fn sources(raw: &RawSettings) -> String {
 
 fn assume_role_cause(e: &Error, source: Option<&str>, settings: &Settings) -> String {
     let who = source.unwrap_or("(the source could not be found)");
-    let mut extra = Vec::new();
-    if settings.source_identity.is_some() {
-        extra.push("sts:SetSourceIdentity");
-    }
-    if !settings.tags.is_empty() {
-        extra.push("sts:TagSession");
-    }
+    let extra = crate::policy::extra_trust_actions(settings);
     let extra = match extra.is_empty() {
         true => String::new(),
         false => format!(

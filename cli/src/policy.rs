@@ -197,20 +197,26 @@ fn document(statements: Vec<Value>) -> Value {
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
-/// What a role's trust policy (and its caller's policy) must allow for these settings:
-/// `sts:AssumeRole`, with `sts:SetSourceIdentity` when a SourceIdentity is sent and
+/// The actions beyond `sts:AssumeRole` that a role's trust policy (and its caller's policy) must
+/// allow for these settings: `sts:SetSourceIdentity` when a SourceIdentity is sent,
 /// `sts:TagSession` when session tags are.
-fn assume_actions(settings: &Settings) -> Value {
-    let mut actions = vec!["sts:AssumeRole"];
+pub fn extra_trust_actions(settings: &Settings) -> Vec<&'static str> {
+    let mut actions = Vec::new();
     if settings.source_identity.is_some() {
         actions.push("sts:SetSourceIdentity");
     }
     if !settings.tags.is_empty() {
         actions.push("sts:TagSession");
     }
-    match actions.len() {
-        1 => json!("sts:AssumeRole"),
-        _ => json!(actions),
+    actions
+}
+
+/// `sts:AssumeRole`, alone or with [`extra_trust_actions`].
+fn assume_actions(settings: &Settings) -> Value {
+    let extra = extra_trust_actions(settings);
+    match extra.is_empty() {
+        true => json!("sts:AssumeRole"),
+        false => json!([vec!["sts:AssumeRole"], extra].concat()),
     }
 }
 

@@ -16,15 +16,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::identity::Hop;
-use crate::runtime::Spawn;
+use crate::runtime::{BoxFuture, Spawn};
+use crate::settings::Hop;
 use crate::settings::{Settings, StsTarget, MIN_REMAINING_VALIDITY};
 
 /// Temporary credentials of an assumed-role session. `Debug` hides the secrets.
@@ -93,8 +91,6 @@ impl SessionSpec {
         }
     }
 }
-
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Something that makes a new session: STS in production, a counter in tests. The session must
 /// be valid until at least `min_expiration` (a shared session that expires sooner is not taken).

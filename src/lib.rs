@@ -2,7 +2,7 @@
 //! S3 buckets.
 //!
 //! The core is a plain Rust library: [`settings`] resolves and validates the Hadoop-style keys
-//! (with [`identity`]: the `{user}` placeholder, SourceIdentity, session tags and role chains),
+//! (with [`settings::identity`]: the `{user}` placeholder, SourceIdentity, session tags and role chains),
 //! [`cache`] holds one session per distinct setting set for the whole process and refreshes it
 //! ahead of expiry, [`sts`] talks to AWS STS, and [`provider`] ties them together. The JNI glue in
 //! [`jni`] is one thin client of [`provider`]; a command-line tool can be another.
@@ -10,7 +10,6 @@
 pub mod cache;
 pub mod clock;
 pub mod error;
-pub mod identity;
 pub mod jni;
 pub mod logging;
 pub mod os_thread;

@@ -16,16 +16,20 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::{ErrorKind, Write};
 use std::os::unix::net::UnixStream;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio::runtime::{Builder, Handle};
 
-use crate::cache::BoxFuture;
 use crate::os_thread;
+
+/// A future that can be sent to the runtime's thread.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Runs futures to completion somewhere: the library's runtime, or a test's own.
 pub trait Spawn: Send + Sync + 'static {

@@ -33,8 +33,9 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::OnceCell;
 
-use crate::cache::{BoxFuture, FetchSession, Session, SessionSpec};
+use crate::cache::{FetchSession, Session, SessionSpec};
 use crate::error::{Error, Result};
+use crate::runtime::BoxFuture;
 use crate::settings::StsTarget;
 use crate::shared_cache::SharedDir;
 
@@ -450,7 +451,7 @@ fn calls(spec: &SessionSpec) -> Vec<Call> {
                     hop.external_id.clone(),
                     format!(
                         "rolebridge.{}",
-                        crate::identity::hop_external_id_name(i + 1)
+                        crate::settings::hop_external_id_name(i + 1)
                     ),
                 ),
                 None => (

@@ -2,8 +2,8 @@
 //! tags and role chains. Plain validation, before any network call; [`crate::settings`] looks the
 //! values up and calls these.
 
+use super::values::{is_name_char, shown, validate_role_arn};
 use crate::error::{Error, Result};
-use crate::settings::{is_name_char, shown, validate_role_arn};
 
 /// The one placeholder: the Hadoop short user name the provider is made for.
 pub const USER_PLACEHOLDER: &str = "{user}";

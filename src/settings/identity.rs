@@ -100,6 +100,36 @@ pub fn with_user_cause(e: Error, template: &str, user: Option<&str>, setting: &s
     }
 }
 
+/// A role ARN that may hold `{user}` (`rolebridge.role.arn`, each ARN of `rolebridge.role.chain`):
+/// substituted, then validated as an ARN. The user name must itself be made of role-name
+/// characters, so it can never add a path (`/`) or turn one role into another.
+pub fn substitute_role_arn(
+    key: &str,
+    template: &str,
+    user: Option<&str>,
+    setting: &str,
+) -> Result<String> {
+    if let Some(u) = user.filter(|_| template.contains(USER_PLACEHOLDER)) {
+        if !u.chars().all(is_name_char) {
+            return Err(Error::setting(
+                key,
+                format!(
+                    "{} uses {{user}}, but the Hadoop user name \"{u}\" has characters a role \
+                     name cannot hold (letters, digits and _+=,.@- only); rolebridge does not \
+                     change it into a different role",
+                    shown(template)
+                ),
+                format!(
+                    "Give this user a role without {{user}} with {}{u}.{setting}",
+                    super::keys::USER_PREFIX
+                ),
+            ));
+        }
+    }
+    let arn = substitute(key, template, user)?;
+    validate_role_arn(key, &arn).map_err(|e| with_user_cause(e, template, user, setting))
+}
+
 /// `rolebridge.source.identity` after substitution: 2-64 characters of `[\w+=,.@-]`, not
 /// starting with `aws:`.
 pub fn validate_source_identity(
@@ -258,8 +288,14 @@ pub fn parse_transitive_keys(
     Ok(keys)
 }
 
-/// `rolebridge.role.chain`: comma-separated role ARNs, at most [`MAX_CHAIN_HOPS`].
-pub fn parse_chain(key: &str, value: &str) -> Result<Vec<String>> {
+/// `rolebridge.role.chain`: comma-separated role ARNs, at most [`MAX_CHAIN_HOPS`], each of which
+/// may hold `{user}` (replaced after the list is split, so a user name never adds a hop).
+pub fn parse_chain(
+    key: &str,
+    value: &str,
+    user: Option<&str>,
+    setting: &str,
+) -> Result<Vec<String>> {
     let arns: Vec<&str> = value.split(',').map(str::trim).collect();
     if arns.len() > MAX_CHAIN_HOPS {
         return Err(Error::setting(
@@ -274,7 +310,7 @@ pub fn parse_chain(key: &str, value: &str) -> Result<Vec<String>> {
     arns.into_iter()
         .enumerate()
         .map(|(i, arn)| {
-            validate_role_arn(key, arn).map_err(|e| match e {
+            substitute_role_arn(key, arn, user, setting).map_err(|e| match e {
                 Error::Setting { key, problem, .. } => Error::setting(
                     key,
                     format!("role {} of the chain: {problem}", i + 1),
@@ -389,17 +425,21 @@ mod tests {
         let two = parse_chain(
             "k",
             "arn:aws:iam::333333333333:role/a, arn:aws:iam::444444444444:role/b",
+            None,
+            "role.chain",
         )
         .unwrap();
         assert_eq!(two.len(), 2);
         let p = problem(parse_chain(
             "k",
             "arn:aws:iam::333333333333:role/a,not-an-arn",
+            None,
+            "role.chain",
         ));
         assert!(p.starts_with("role 2 of the chain"), "{p}");
-        assert!(parse_chain("k", "arn:aws:iam::333333333333:role/a,").is_err());
+        assert!(parse_chain("k", "arn:aws:iam::333333333333:role/a,", None, "role.chain").is_err());
         let eleven = ["arn:aws:iam::333333333333:role/a"; 11].join(",");
-        assert!(problem(parse_chain("k", &eleven)).contains("at most 10"));
+        assert!(problem(parse_chain("k", &eleven, None, "role.chain")).contains("at most 10"));
         assert_eq!(hop_of_external_id_name("role.chain.1.external.id"), Some(1));
         assert_eq!(hop_of_external_id_name(&hop_external_id_name(10)), Some(10));
         for bad in [

@@ -135,11 +135,11 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
     check_known_keys(raw)?;
     let user = raw.hadoop_user.as_deref();
     let role = lookup(raw, ROLE_ARN)?.ok_or_else(|| no_role(raw))?;
-    let role_arn = validate_role_arn(&role.key, &role.value)?;
+    let role_arn = identity::substitute_role_arn(&role.key, &role.value, user, ROLE_ARN.name)?;
 
     let chain_found = lookup(raw, ROLE_CHAIN)?;
     let chain = match &chain_found {
-        Some(f) => identity::parse_chain(&f.key, &f.value)?,
+        Some(f) => identity::parse_chain(&f.key, &f.value, user, ROLE_CHAIN.name)?,
         None => Vec::new(),
     };
     let mut hops = Vec::with_capacity(chain.len());
@@ -306,6 +306,19 @@ fn sts_target(
                     "region \"{r}\" is in partition {p}, but the role {role_arn} (from {role_key}) is in partition {role_partition}"
                 ),
                 "STS in one partition cannot assume a role of another; use a region of the role's partition",
+            ));
+        }
+    }
+    // An endpoint names a partition by its region or its domain (sts.cn-north-1.amazonaws.com.cn),
+    // whether or not a region is set.
+    if let Some((e, k)) = &endpoint {
+        if let Some(p) = partition_of_endpoint(e).filter(|p| *p != role_partition) {
+            return Err(Error::setting(
+                k.clone(),
+                format!(
+                    "{} is an STS endpoint of partition {p}, but the role {role_arn} (from {role_key}) is in partition {role_partition}"
+                , shown(e)),
+                "STS in one partition cannot assume a role of another; use an endpoint of the role's partition, or remove the key to use the regional endpoint",
             ));
         }
     }
@@ -659,6 +672,101 @@ mod tests {
         );
     }
 
+    /// Issue 15 item 6: one setting for every user's own role.
+    #[test]
+    fn user_in_role_arns() {
+        let team = |u: &str| {
+            tenant(u, &[])
+                .set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/team-{user}")
+                .set(
+                    "rolebridge.role.chain",
+                    "arn:aws:iam::333333333333:role/hub, arn:aws:iam::333333333333:role/data/{user}-hop",
+                )
+        };
+        let alice = resolve(&team("alice")).unwrap();
+        assert_eq!(alice.role_arn, "arn:aws:iam::222222222222:role/team-alice");
+        assert_eq!(
+            alice.chain[1].role_arn,
+            "arn:aws:iam::333333333333:role/data/alice-hop"
+        );
+        let bob = resolve(&team("bob")).unwrap();
+        assert_eq!(bob.role_arn, "arn:aws:iam::222222222222:role/team-bob");
+        assert_ne!(
+            crate::cache::SessionSpec::from_settings(&alice),
+            crate::cache::SessionSpec::from_settings(&bob)
+        );
+        // S3A's key takes it too
+        let s = resolve(&tenant("carol", &[]).set(
+            "fs.s3a.assumed.role.arn",
+            "arn:aws:iam::222222222222:role/{user}",
+        ))
+        .unwrap();
+        assert_eq!(s.role_arn, "arn:aws:iam::222222222222:role/carol");
+        // A user name that is no role name, or makes the name too long, or a path: refused, naming
+        // the user and the key; never another role.
+        for user in ["a/b", "DOM\\alice", "jürgen", &"u".repeat(60)] {
+            let e = resolve(&team(user).set(
+                "rolebridge.role.chain",
+                "arn:aws:iam::333333333333:role/hub",
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(e.starts_with("rolebridge.role.arn: "), "{e}");
+            assert!(e.contains(&format!("\"{user}\"")), "{e}");
+            assert!(
+                e.contains(&format!("rolebridge.user.{user}.role.arn")),
+                "{e}"
+            );
+        }
+        let e =
+            resolve(&team("a/b").set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/w"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.starts_with("rolebridge.role.chain: role 2 of the chain"),
+            "{e}"
+        );
+        assert!(e.contains("\"a/b\""), "{e}");
+        // without a user
+        let e = resolve(&RawSettings::new(None, None).set(
+            "rolebridge.role.arn",
+            "arn:aws:iam::222222222222:role/team-{user}",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no Hadoop user"), "{e}");
+        // a misspelt placeholder
+        assert_eq!(
+            err_key(resolve(&raw().set(
+                "rolebridge.role.arn",
+                "arn:aws:iam::222222222222:role/team-{usr}"
+            ))),
+            "rolebridge.role.arn"
+        );
+    }
+
+    /// Issue 15 item 6: braces in a setting that takes no placeholder are refused, not used.
+    #[test]
+    fn braces_where_no_placeholder_is_taken() {
+        for (key, value) in [
+            ("rolebridge.cache.dir", "/var/cache/{user}"),
+            (
+                "rolebridge.sts.endpoint",
+                "https://sts.eu-west-1.amazonaws.com/{user}",
+            ),
+            ("rolebridge.sts.region", "{user}"),
+            ("rolebridge.external.id", "ext-{user}"),
+            (
+                "rolebridge.session.policy.arns",
+                "arn:aws:iam::222222222222:policy/{user}",
+            ),
+        ] {
+            let e = resolve(&raw().set(key, value)).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("{key}: ")), "{e}");
+            assert!(e.contains("takes no placeholder"), "{e}");
+        }
+    }
+
     #[test]
     fn chains_with_per_hop_external_ids() {
         let chained = || {
@@ -772,16 +880,50 @@ mod tests {
     fn default_session_names_fit_sts() {
         assert_eq!(default_session_name(Some("alice")), "rolebridge-alice");
         assert_eq!(
-            default_session_name(Some("alice/host@EXAMPLE.COM")),
-            "rolebridge-alice-host@EXAMPLE.COM"
+            default_session_name(Some("first.last@EXAMPLE.COM")),
+            "rolebridge-first.last@EXAMPLE.COM"
         );
-        assert_eq!(
-            default_session_name(Some("Jürgen Müller")),
-            "rolebridge-J-rgen-M-ller"
-        );
+        let changed = default_session_name(Some("alice/host@EXAMPLE.COM"));
+        assert!(changed.starts_with("rolebridge+"), "{changed}");
+        assert!(changed.ends_with("-alice-host@EXAMPLE.COM"), "{changed}");
         assert_eq!(default_session_name(None), "rolebridge");
         assert_eq!(default_session_name(Some(&"u".repeat(100))).len(), 64);
         validate_session_name("k", &default_session_name(Some(&"ü".repeat(100)))).unwrap();
+    }
+
+    /// Issue 15 item 3: names that the old default mapped to one session name.
+    #[test]
+    fn distinct_users_never_share_a_default_session_name() {
+        let long = "a".repeat(60);
+        let pairs = [
+            ("jürgen", "jörgen"),
+            ("DOM\\alice", "DOM-alice"),
+            ("DOM\\alice", "DOM/alice"),
+            ("Jürgen Müller", "J-rgen-M-ller"),
+            (&*format!("{long}x"), &*format!("{long}y")),
+            (&*format!("{long}xyz"), &*format!("{long}xy")),
+        ];
+        for (a, b) in pairs {
+            let (na, nb) = (default_session_name(Some(a)), default_session_name(Some(b)));
+            assert_ne!(na, nb, "{a} and {b}");
+            validate_session_name("k", &na).unwrap();
+            validate_session_name("k", &nb).unwrap();
+            // and so two providers of these users never share a session
+            let s = |u| {
+                resolve(&RawSettings::new(Some("dest-a"), Some(u)).set(
+                    "rolebridge.role.arn",
+                    "arn:aws:iam::222222222222:role/writer",
+                ))
+                .unwrap()
+                .session_name
+            };
+            assert_ne!(s(a), s(b), "{a} and {b}");
+        }
+        // The same user gets the same name in every process (driver, executors, the command).
+        assert_eq!(
+            default_session_name(Some("jürgen")),
+            default_session_name(Some("jürgen"))
+        );
     }
 
     #[test]
@@ -995,6 +1137,45 @@ mod tests {
             err_key(resolve(&raw().set("rolebridge.sts.region", "cn-north-1"))),
             "rolebridge.sts.region"
         );
+        // Issue 15 item 7: a partition named only by the endpoint.
+        for e in [
+            "https://sts.cn-north-1.amazonaws.com.cn",
+            "sts.cn-northwest-1.amazonaws.com.cn",
+            "https://sts.us-gov-west-1.amazonaws.com",
+            "https://vpce-1-a.sts.cn-north-1.vpce.amazonaws.com.cn",
+        ] {
+            let r = resolve(&raw().set("rolebridge.sts.endpoint", e));
+            assert_eq!(err_key(r.clone()), "rolebridge.sts.endpoint", "{e}");
+            assert!(r.unwrap_err().to_string().contains("partition"), "{e}");
+        }
+        let cn = || {
+            RawSettings::new(None, None)
+                .set("rolebridge.role.arn", "arn:aws-cn:iam::222222222222:role/w")
+        };
+        resolve(&cn().set(
+            "rolebridge.sts.endpoint",
+            "https://sts.cn-north-1.amazonaws.com.cn",
+        ))
+        .unwrap();
+        assert_eq!(
+            err_key(resolve(&cn().set(
+                "rolebridge.sts.endpoint",
+                "https://sts.eu-west-1.amazonaws.com"
+            ))),
+            "rolebridge.sts.endpoint"
+        );
+        // a region of the role's partition does not make an endpoint of another one right
+        assert_eq!(
+            err_key(resolve(
+                &raw().set("rolebridge.sts.region", "eu-west-1").set(
+                    "rolebridge.sts.endpoint",
+                    "https://sts.cn-north-1.amazonaws.com.cn"
+                )
+            )),
+            "rolebridge.sts.endpoint"
+        );
+        // endpoints of no AWS domain (loopback, a proxy) name no partition
+        resolve(&raw().set("rolebridge.sts.endpoint", "http://127.0.0.1:5000")).unwrap();
         assert_eq!(
             err_key(resolve(
                 &raw()

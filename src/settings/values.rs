@@ -39,8 +39,31 @@ pub(crate) fn shown(value: &str) -> String {
 /// `shared_cache`, which depends on this module, not the other way round).
 pub const CACHE_DIR_AUTO: &str = "auto";
 
+/// The settings whose values may hold `{user}`.
+pub const PLACEHOLDER_SETTINGS: &str = "rolebridge.role.arn, rolebridge.role.chain, \
+     rolebridge.session.name, rolebridge.source.identity and rolebridge.session.tags";
+
+/// A value of a setting that takes no placeholder must hold no brace: `{user}` there would be
+/// used literally (a cache directory named `{user}`, an endpoint with a brace in its path).
+pub fn no_placeholder(key: &str, value: &str) -> Result<()> {
+    if value.contains(['{', '}']) {
+        return Err(Error::setting(
+            key,
+            format!(
+                "{} holds a brace, but this setting takes no placeholder ({{user}} is replaced \
+                 only in {PLACEHOLDER_SETTINGS})",
+                shown(value)
+            ),
+            "Write the value itself; for a value per user, set it with \
+             rolebridge.user.<USER>.<setting>",
+        ));
+    }
+    Ok(())
+}
+
 /// `auto`, or an absolute path of a directory for node-wide session sharing.
 pub fn validate_cache_dir(key: &str, value: &str) -> Result<String> {
+    no_placeholder(key, value)?;
     if value == CACHE_DIR_AUTO
         || (value.starts_with('/')
             && value.len() <= 1024
@@ -206,6 +229,7 @@ pub fn validate_role_arn(key: &str, value: &str) -> Result<String> {
 
 /// 2-1224 characters of `[\w+=,.@:/-]`, as STS requires.
 pub fn validate_external_id(key: &str, value: &str) -> Result<String> {
+    no_placeholder(key, value)?;
     let n = value.chars().count();
     if !(2..=1224).contains(&n)
         || !value
@@ -243,20 +267,36 @@ pub fn validate_session_name(key: &str, value: &str) -> Result<String> {
     Ok(value.to_owned())
 }
 
-/// `rolebridge-<user>`, with characters STS does not take replaced by `-`, cut to 64.
+/// The default session name: `rolebridge-<user>` when the Hadoop user name is already a valid
+/// part of a session name and fits; otherwise `rolebridge+<hash>-<user>`, with characters STS does
+/// not take replaced by `-` and cut to 64, where `<hash>` is 12 hex digits of a hash of the raw
+/// name. So two distinct users never get one name (and so never one session or one CloudTrail
+/// identity): `jürgen` and `jörgen`, `DOM\alice` and `DOM-alice`, or two long names with a common
+/// prefix differ in the hash, and a changed name (`rolebridge+`) never equals a kept one
+/// (`rolebridge-`), whatever the other user is called.
 pub fn default_session_name(hadoop_user: Option<&str>) -> String {
-    let user: String = hadoop_user
-        .unwrap_or("")
-        .trim()
+    const PLAIN: &str = "rolebridge-";
+    let raw = hadoop_user.unwrap_or("");
+    if raw.is_empty() {
+        return "rolebridge".to_owned();
+    }
+    if raw.chars().all(is_name_char) && PLAIN.len() + raw.len() <= 64 {
+        return format!("{PLAIN}{raw}");
+    }
+    let kept: String = raw
         .chars()
         .map(|c| if is_name_char(c) { c } else { '-' })
         .collect();
-    let name = if user.is_empty() {
-        "rolebridge".to_owned()
-    } else {
-        format!("rolebridge-{user}")
-    };
+    let name = format!("rolebridge+{:012x}-{kept}", fnv1a(raw.as_bytes()) >> 16);
     name.chars().take(64).collect()
+}
+
+/// FNV-1a, 64 bits: a hash that every build and every process computes alike (the session name
+/// must be the same on the driver, every executor and the command).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Hadoop time-duration syntax: a whole number with an optional unit among ns, us, ms, s, m, h, d
@@ -336,6 +376,7 @@ pub fn validate_policy(key: &str, value: &str) -> Result<String> {
 
 /// A comma-separated list of managed policy ARNs (at most 10).
 pub fn validate_policy_arns(key: &str, value: &str) -> Result<Vec<String>> {
+    no_placeholder(key, value)?;
     let fix = "Give a comma-separated list of up to 10 managed policy ARNs, \
                e.g. arn:aws:iam::222222222222:policy/etl-write-only";
     let arns: Vec<String> = value.split(',').map(|s| s.trim().to_owned()).collect();
@@ -378,6 +419,7 @@ pub fn validate_policy_arns(key: &str, value: &str) -> Result<Vec<String>> {
 
 /// A region name such as `us-east-1`, `us-gov-west-1`, `cn-north-1`, or `aws-global`.
 pub fn validate_region(key: &str, value: &str) -> Result<String> {
+    no_placeholder(key, value)?;
     if value == GLOBAL_REGION {
         return Ok(value.to_owned());
     }
@@ -404,6 +446,7 @@ pub fn validate_region(key: &str, value: &str) -> Result<String> {
 
 /// An endpoint: `http(s)://host[:port][/path]`, or a bare host (https is assumed, as in S3A).
 pub fn validate_endpoint(key: &str, value: &str) -> Result<String> {
+    no_placeholder(key, value)?;
     let fix = "Give a URL such as https://sts.eu-west-1.amazonaws.com or \
                https://vpce-0123-abcd.sts.eu-west-1.vpce.amazonaws.com, or remove the key to use \
                the regional endpoint";
@@ -484,6 +527,26 @@ fn is_loopback(host: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The partition an STS endpoint belongs to, from the region in its host name or its domain;
+/// `None` for a host of no AWS domain and no region (loopback, a proxy).
+pub fn partition_of_endpoint(endpoint: &str) -> Option<&'static str> {
+    if let Some(r) = region_of_endpoint(endpoint) {
+        return Some(partition_of_region(&r));
+    }
+    let host = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    let host = host.split(['/', ':']).next()?.to_ascii_lowercase();
+    const DOMAINS: [(&str, &str); 4] = [
+        (".amazonaws.com.cn", "aws-cn"),
+        (".c2s.ic.gov", "aws-iso"),
+        (".sc2s.sgov.gov", "aws-iso-b"),
+        (".amazonaws.com", "aws"),
+    ];
+    DOMAINS
+        .iter()
+        .find(|(d, _)| host.ends_with(d))
+        .map(|(_, p)| *p)
 }
 
 /// The region named by an endpoint host of the form `sts.<region>.amazonaws.com[.cn]`

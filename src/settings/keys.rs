@@ -12,6 +12,9 @@ pub const PREFIX: &str = "rolebridge.";
 pub const BUCKET_PREFIX: &str = "rolebridge.bucket.";
 /// Prefix of per-user rolebridge keys: `rolebridge.user.<USER>.<rest>`.
 pub const USER_PREFIX: &str = "rolebridge.user.";
+/// Inside a user's or a group's keys, the part that scopes a setting to a bucket as well:
+/// `rolebridge.user.<USER>.bucket.<BUCKET>.<rest>`, `rolebridge.group.<GROUP>.bucket.<BUCKET>.<rest>`.
+pub const SCOPE_BUCKET: &str = "bucket.";
 /// Prefix of per-group rolebridge keys: `rolebridge.group.<GROUP>.<rest>`.
 pub const GROUP_PREFIX: &str = "rolebridge.group.";
 /// The scopes a setting may be given in besides the global one, most specific first.
@@ -140,8 +143,84 @@ pub(super) fn check_known_keys(raw: &RawSettings) -> Result<()> {
                 format!("Did you mean {nearest}? Rename the key, or remove it"),
             ));
         }
+        if let Some((scope_name, nearest)) = misread_scope(key) {
+            return Err(Error::setting(
+                key,
+                format!(
+                    "would be read as a setting of a user, group or bucket named \"{scope_name}\" \
+                     (names may hold dots), but it looks like a misspelt {nearest}, which would \
+                     then be ignored"
+                ),
+                format!("Did you mean {nearest}? Rename the key, or remove it"),
+            ));
+        }
     }
     Ok(())
+}
+
+/// The scope keywords of keys, and those that may stand inside a user's or a group's scope.
+const SCOPE_WORDS: [(&str, &str); 3] = [
+    (USER_PREFIX, "user"),
+    (GROUP_PREFIX, "group"),
+    (BUCKET_PREFIX, "bucket"),
+];
+
+/// A known key whose scope name holds what looks like a misspelt part of a setting:
+/// `rolebridge.user.alice.rolechain.1.external.id` reads as the `external.id` of a user
+/// `alice.rolechain.1`, and `rolebridge.user.alice.bucekt.lake.role.arn` as the `role.arn` of a
+/// user `alice.bucekt.lake`. Returns the scope name it would be read with and the key meant.
+fn misread_scope(key: &str) -> Option<(String, String)> {
+    for (scope, setting) in readings(key) {
+        if !is_setting_name(setting) || scope == PREFIX {
+            continue;
+        }
+        let Some(&(keyword, word)) = SCOPE_WORDS.iter().find(|(p, _)| scope.starts_with(p)) else {
+            continue;
+        };
+        let name = scope[keyword.len()..].trim_end_matches('.');
+        // Skip the bucket name of a user's or group's bucket scope: only the name read as the
+        // user's, group's or bucket's own can swallow part of a setting.
+        let name = match word {
+            "bucket" => name,
+            _ => name.split_once(".bucket.").map_or(name, |(_, b)| b),
+        };
+        let head = &scope[..scope.len() - name.len() - 1];
+        let segments: Vec<&str> = name.split('.').collect();
+        for i in 1..segments.len() {
+            let (kept, swallowed) = (segments[..i].join("."), segments[i..].join("."));
+            // Part of the name then the setting: a longer setting ending in this one, misspelt.
+            let read = format!("{swallowed}.{setting}");
+            let suffix = format!(".{setting}");
+            let nearest = ALL_KEYS
+                .iter()
+                .map(|k| k.name.to_owned())
+                .chain((1..=identity::MAX_CHAIN_HOPS).map(identity::hop_external_id_name))
+                .filter(|k| k.ends_with(&suffix))
+                .map(|k| (edit_distance(&read, &k), k))
+                .min();
+            match nearest {
+                // A shorter scope name reads the key as a setting exactly: that is the reading.
+                Some((0, _)) => return None,
+                Some((1..=2, k)) => return Some((name.to_owned(), format!("{head}{kept}.{k}"))),
+                _ => {}
+            }
+            // A misspelt `bucket` inside a user's or group's name, followed by a bucket name.
+            if word != "bucket" && !name.contains(".bucket.") {
+                let seg = segments[i];
+                if i + 1 < segments.len()
+                    && seg.len() >= 4
+                    && (1..=2).contains(&edit_distance(seg, "bucket"))
+                {
+                    let rest = segments[i + 1..].join(".");
+                    return Some((
+                        name.to_owned(),
+                        format!("{head}{kept}.{SCOPE_BUCKET}{rest}.{setting}"),
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Whether `key` (a `rolebridge.` key) is a setting, globally or per user, group or bucket.
@@ -156,7 +235,8 @@ fn is_setting_name(name: &str) -> bool {
 
 /// The ways to read `key` (which starts with `rolebridge.`): `(scope prefix with its name, setting
 /// name)`. The global reading, and for `rolebridge.{user,group,bucket}.<NAME>.<setting>` every
-/// split after the scope, as user, group and bucket names may hold dots.
+/// split after the scope, as user, group and bucket names may hold dots (a user's or group's key
+/// for a bucket, `rolebridge.user.<USER>.bucket.<BUCKET>.<setting>`, is one of these splits).
 fn readings(key: &str) -> Vec<(&str, &str)> {
     let mut out = vec![(PREFIX, &key[PREFIX.len()..])];
     for scope in SCOPE_PREFIXES {

@@ -30,7 +30,7 @@ pub use identity::{
 };
 use keys::check_known_keys;
 pub use keys::*;
-use scopes::{check_hop_keys, lookup, lookup_name, no_role};
+use scopes::{check_bucket_scopes, check_hop_keys, lookup, lookup_name, no_role};
 pub use values::*;
 use values::{check_refresh_ahead, GLOBAL_ENDPOINT};
 
@@ -133,6 +133,7 @@ pub struct Settings {
 /// Resolves and validates every setting. Nothing is fetched; the first broken rule is returned.
 pub fn resolve(raw: &RawSettings) -> Result<Settings> {
     check_known_keys(raw)?;
+    check_bucket_scopes(raw)?;
     let user = raw.hadoop_user.as_deref();
     let role = lookup(raw, ROLE_ARN)?.ok_or_else(|| no_role(raw))?;
     let role_arn = identity::substitute_role_arn(&role.key, &role.value, user, ROLE_ARN.name)?;
@@ -511,7 +512,7 @@ mod tests {
     }
 
     #[test]
-    fn user_then_groups_in_order_then_bucket_then_global() {
+    fn user_then_groups_then_bucket_then_global() {
         let conf = |r: RawSettings| {
             r.set(
                 "rolebridge.role.arn",
@@ -538,8 +539,8 @@ mod tests {
         };
         let role = |r: RawSettings| resolve(&conf(r)).unwrap().role_arn;
         assert!(role(tenant("alice", &["analysts"])).ends_with("/alice"));
-        assert!(role(tenant("bob", &["analysts", "staff"])).ends_with("/analysts"));
-        assert!(role(tenant("bob", &["staff", "analysts"])).ends_with("/staff"));
+        assert!(role(tenant("bob", &["analysts", "other"])).ends_with("/analysts"));
+        assert!(role(tenant("bob", &["staff"])).ends_with("/staff"));
         assert!(role(tenant("dave", &["other"])).ends_with("/bucket"));
         let mut no_bucket = tenant("dave", &[]);
         no_bucket.bucket = None;
@@ -560,6 +561,201 @@ mod tests {
         assert!(role(unlooked).ends_with("/global"));
     }
 
+    /// Issue 15 item 2: the role does not depend on the order a group mapping lists groups in.
+    #[test]
+    fn groups_that_disagree_are_refused_in_any_order() {
+        let conf = |r: RawSettings| {
+            r.set(
+                "rolebridge.role.arn",
+                "arn:aws:iam::222222222222:role/global",
+            )
+            .set(
+                "rolebridge.group.staff.role.arn",
+                "arn:aws:iam::222222222222:role/staff",
+            )
+            .set(
+                "rolebridge.group.analysts.role.arn",
+                "arn:aws:iam::222222222222:role/analysts",
+            )
+            .set("rolebridge.group.analysts.external.id", "ext-analysts")
+            .set("rolebridge.group.staff.session.duration", "2h")
+            .set(
+                "rolebridge.group.readers.role.arn",
+                "arn:aws:iam::222222222222:role/staff",
+            )
+        };
+        for groups in [["analysts", "staff"], ["staff", "analysts"]] {
+            let e = resolve(&conf(tenant("bob", &groups)))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("rolebridge.group.analysts.role.arn: and rolebridge.group.staff.role.arn set different values for Hadoop user bob"),
+                "{e}"
+            );
+            assert!(e.contains("Set rolebridge.user.bob.role.arn"), "{e}");
+            // the user's own key decides; settings set by one group only apply from it
+            let s = resolve(&conf(tenant("bob", &groups)).set(
+                "rolebridge.user.bob.role.arn",
+                "arn:aws:iam::222222222222:role/bob",
+            ))
+            .unwrap();
+            assert!(s.role_arn.ends_with("/bob"));
+            assert_eq!(s.external_id.as_deref(), Some("ext-analysts"));
+            assert_eq!(s.duration, Duration::from_secs(7200));
+        }
+        // groups that agree are no conflict, in any order
+        for groups in [["readers", "staff"], ["staff", "readers"]] {
+            let s = resolve(&conf(tenant("carol", &groups))).unwrap();
+            assert!(s.role_arn.ends_with("/staff"));
+        }
+    }
+
+    /// Issue 15 item 5: a user's or a group's settings for one bucket.
+    #[test]
+    fn user_and_group_settings_per_bucket() {
+        let conf = |r: RawSettings| {
+            r.set(
+                "rolebridge.role.arn",
+                "arn:aws:iam::222222222222:role/global",
+            )
+            .set(
+                "rolebridge.bucket.lake.role.arn",
+                "arn:aws:iam::222222222222:role/bucket",
+            )
+            .set(
+                "rolebridge.group.analysts.role.arn",
+                "arn:aws:iam::222222222222:role/analysts",
+            )
+            .set(
+                "rolebridge.group.analysts.bucket.lake.role.arn",
+                "arn:aws:iam::222222222222:role/analysts-lake",
+            )
+            .set(
+                "rolebridge.user.alice.role.arn",
+                "arn:aws:iam::222222222222:role/alice",
+            )
+            .set(
+                "rolebridge.user.alice.bucket.lake.role.arn",
+                "arn:aws:iam::222222222222:role/alice-lake",
+            )
+            .set(
+                "rolebridge.user.alice.bucket.lake.external.id",
+                "alice-lake",
+            )
+            .set(
+                "rolebridge.user.alice.bucket.logs.v2.role.arn",
+                "arn:aws:iam::222222222222:role/alice-logs",
+            )
+            .set(
+                "rolebridge.user.first.last.bucket.lake.role.arn",
+                "arn:aws:iam::222222222222:role/fl-lake",
+            )
+        };
+        let on = |bucket: &str, user: &str, groups: &[&str]| {
+            let mut r = tenant(user, groups);
+            r.bucket = Some(bucket.to_owned());
+            resolve(&conf(r)).unwrap()
+        };
+        let s = on("lake", "alice", &["analysts"]);
+        assert!(s.role_arn.ends_with("/alice-lake"));
+        assert_eq!(s.external_id.as_deref(), Some("alice-lake"));
+        assert!(on("other", "alice", &["analysts"])
+            .role_arn
+            .ends_with("/alice"));
+        assert!(on("logs.v2", "alice", &[])
+            .role_arn
+            .ends_with("/alice-logs"));
+        // user > group for the bucket > group > bucket > global
+        assert!(on("lake", "bob", &["analysts"])
+            .role_arn
+            .ends_with("/analysts-lake"));
+        assert!(on("other", "bob", &["analysts"])
+            .role_arn
+            .ends_with("/analysts"));
+        assert!(on("lake", "bob", &[]).role_arn.ends_with("/bucket"));
+        assert!(on("other", "bob", &[]).role_arn.ends_with("/global"));
+        assert!(on("lake", "first.last", &[]).role_arn.ends_with("/fl-lake"));
+        // made without a bucket: this user's bucket settings are refused, not ignored
+        let mut r = conf(tenant("alice", &["analysts"]));
+        r.bucket = None;
+        let e = resolve(&r).unwrap_err().to_string();
+        assert!(e.starts_with("rolebridge.user.alice.bucket."), "{e}");
+        assert!(e.contains("made with no bucket"), "{e}");
+        let mut r = conf(tenant("bob", &["analysts"]));
+        r.bucket = None;
+        assert_eq!(
+            err_key(resolve(&r)),
+            "rolebridge.group.analysts.bucket.lake.role.arn"
+        );
+    }
+
+    /// Issue 15 item 5: keys whose scope name swallows a misspelt part of a setting.
+    #[test]
+    fn scope_names_holding_a_misspelt_setting_are_refused() {
+        let base =
+            || tenant("alice", &[]).set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/r");
+        for (key, nearest) in [
+            (
+                "rolebridge.user.alice.rolechain.1.external.id",
+                "rolebridge.user.alice.role.chain.1.external.id",
+            ),
+            (
+                "rolebridge.user.alice.role.chian.2.external.id",
+                "rolebridge.user.alice.role.chain.2.external.id",
+            ),
+            (
+                "rolebridge.group.data.eng.role-chain.1.external.id",
+                "rolebridge.group.data.eng.role.chain.1.external.id",
+            ),
+            (
+                "rolebridge.bucket.lake.rolechain.1.external.id",
+                "rolebridge.bucket.lake.role.chain.1.external.id",
+            ),
+            (
+                "rolebridge.user.alice.bucket.lake.rolechain.1.external.id",
+                "rolebridge.user.alice.bucket.lake.role.chain.1.external.id",
+            ),
+            (
+                "rolebridge.user.alice.bukcet.lake.role.arn",
+                "rolebridge.user.alice.bucket.lake.role.arn",
+            ),
+            (
+                "rolebridge.group.eng.buckets.lake.v2.session.name",
+                "rolebridge.group.eng.bucket.lake.v2.session.name",
+            ),
+        ] {
+            let e = resolve(&base().set(key, "arn:aws:iam::222222222222:role/x")).unwrap_err();
+            let Error::Setting { key: k, fix, .. } = &e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(k, key);
+            assert!(
+                fix.contains(&format!("Did you mean {nearest}?")),
+                "{key}: {e}"
+            );
+        }
+        // names with dots that hold no misspelt setting are read as they are
+        for key in [
+            "rolebridge.user.first.last.role.arn",
+            "rolebridge.group.data.eng.external.id",
+            "rolebridge.user.a.b.role.arn",
+            "rolebridge.bucket.logs.v2.external.id",
+            "rolebridge.user.bucky.smith.session.name",
+            "rolebridge.user.alice.bucket.lake.role.chain.1.external.id",
+        ] {
+            let r = base().set(key, "ok-value").set(
+                "rolebridge.user.alice.bucket.lake.role.chain",
+                "arn:aws:iam::333333333333:role/hub",
+            );
+            if let Err(Error::Setting {
+                key: k, problem, ..
+            }) = resolve(&r)
+            {
+                assert!(!problem.contains("misspelt"), "{key}: {k}: {problem}");
+            }
+        }
+    }
+
     #[test]
     fn a_user_without_a_role_is_refused_naming_user_groups_and_keys() {
         let r = tenant("carol", &["interns", "staff"]).set(
@@ -569,9 +765,11 @@ mod tests {
         let msg = resolve(&r).unwrap_err().to_string();
         for part in [
             "Hadoop user carol",
-            "groups looked at, in order: interns, staff",
-            "rolebridge.user.carol.role.arn, rolebridge.group.interns.role.arn, \
-             rolebridge.group.staff.role.arn, rolebridge.bucket.lake.role.arn, rolebridge.role.arn, \
+            "groups looked at: interns, staff",
+            "rolebridge.user.carol.bucket.lake.role.arn, rolebridge.user.carol.role.arn, \
+             rolebridge.group.interns.bucket.lake.role.arn, rolebridge.group.staff.bucket.lake.role.arn, \
+             rolebridge.group.interns.role.arn, rolebridge.group.staff.role.arn, \
+             rolebridge.bucket.lake.role.arn, rolebridge.role.arn, \
              fs.s3a.bucket.lake.assumed.role.arn, fs.s3a.assumed.role.arn",
             "never falls back",
         ] {

@@ -144,6 +144,16 @@ class BadSettingsIT {
         "12h"));
     c.add(Arguments.of("rolebridge.user." + me + ".session.tags", "a=b,A=c", "rolebridge.user." + me + ".session.tags",
         "twice"));
+    // issue 15: scopes that swallow a misspelt setting, {user} in ARNs, braces, partitions by endpoint
+    c.add(Arguments.of("rolebridge.user.alice.rolechain.1.external.id", "ext", "rolebridge.user.alice.rolechain.1.external.id",
+        "Did you mean rolebridge.user.alice.role.chain.1.external.id?"));
+    c.add(Arguments.of("rolebridge.user.alice.bukcet." + B + ".role.arn", "arn:aws:iam::222222222222:role/x",
+        "rolebridge.user.alice.bukcet." + B + ".role.arn", "Did you mean rolebridge.user.alice.bucket." + B + ".role.arn?"));
+    c.add(Arguments.of("rolebridge.role.arn", "arn:aws:iam::222222222222:role/team-{usr}", "rolebridge.role.arn",
+        "unknown placeholder"));
+    c.add(Arguments.of("rolebridge.cache.dir", "/dev/shm/{user}", "rolebridge.cache.dir", "takes no placeholder"));
+    c.add(Arguments.of("rolebridge.sts.endpoint", "https://sts.cn-north-1.amazonaws.com.cn", "rolebridge.sts.endpoint",
+        "partition aws-cn"));
     // S3A's keys, where they stand in for ours
     c.add(Arguments.of("fs.s3a.bucket." + B + ".assumed.role.session.duration", "5m",
         "fs.s3a.bucket." + B + ".assumed.role.session.duration", "900s (15m) to 12h"));

@@ -112,8 +112,10 @@ class MultiTenantIT {
 
     // carol: no user, group, bucket or global role: refused at construction, no request at all.
     String m = refusedAtConstruction(carol, conf).getMessage();
-    for (String part : new String[] {"Hadoop user carol", "groups looked at, in order: staff, interns",
-        "rolebridge.user.carol.role.arn, rolebridge.group.staff.role.arn, rolebridge.group.interns.role.arn, "
+    for (String part : new String[] {"Hadoop user carol", "groups looked at: interns, staff",
+        "rolebridge.user.carol.bucket." + BUCKET + ".role.arn, rolebridge.user.carol.role.arn, "
+            + "rolebridge.group.interns.bucket." + BUCKET + ".role.arn, rolebridge.group.staff.bucket." + BUCKET
+            + ".role.arn, rolebridge.group.interns.role.arn, rolebridge.group.staff.role.arn, "
             + "rolebridge.bucket." + BUCKET + ".role.arn, rolebridge.role.arn",
         "never falls back to another identity"}) {
       assertTrue(m.contains(part), part + " in: " + m);

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
 use rolebridge::error::Error;
-use rolebridge::provider::Provider;
+use rolebridge::provider::{self, Provider};
 use rolebridge::settings::{self, RawSettings};
 
 use conf::{Collected, SettingsArgs};
@@ -182,15 +182,13 @@ fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
     // Before any thread of ours starts.
     std::env::set_var(RUNNING, "1");
     let collected = conf::collect(args).map_err(Failure::Input)?;
-    let mut raw = raw_settings(args, &collected);
-    // Sessions are kept between invocations unless the settings say where else.
-    if !raw.values.keys().any(|k| k.ends_with(".cache.dir")) {
-        raw.values.insert(
-            "rolebridge.cache.dir".into(),
-            settings::CACHE_DIR_AUTO.into(),
-        );
-    }
-    let resolved = settings::resolve(&raw).map_err(|e| input_error(e, &collected))?;
+    let raw = raw_settings(args, &collected);
+    let mut resolved = settings::resolve(&raw).map_err(|e| input_error(e, &collected))?;
+    // Sessions are kept between invocations unless the cache.dir key that applies to these
+    // settings says where else (another bucket's or user's key does not).
+    resolved
+        .cache_dir
+        .get_or_insert_with(|| settings::CACHE_DIR_AUTO.into());
     if resolved.duration < MIN_DURATION {
         let key = duration_key(&raw);
         return Err(Failure::Input(format!(
@@ -205,13 +203,9 @@ fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
                 .unwrap_or_default()
         )));
     }
-    if resolved.refresh_ahead < KEEP {
-        // Fetch a new session before the last 20 minutes of the current one.
-        raw.values.retain(|k, _| !k.ends_with(".refresh.ahead"));
-        raw.values
-            .insert("rolebridge.refresh.ahead".into(), "20m".into());
-    }
-    let provider = Provider::open(&raw).map_err(|e| input_error(e, &collected))?;
+    // Fetch a new session before the last 20 minutes of the current one.
+    resolved.refresh_ahead = resolved.refresh_ahead.max(KEEP);
+    let provider = Provider::with_cache(resolved.clone(), provider::global_cache());
     let handout = provider
         .credentials()
         .map_err(|e| Failure::Credentials(e.to_string()))?;

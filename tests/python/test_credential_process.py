@@ -216,3 +216,25 @@ def test_the_aarch64_wheel_runs_under_qemu(tmp_path, local_aws):
     assert creds["Version"] == 1 and creds["AccessKeyId"].startswith("ASIA"), out.stdout
     header = binary.read_bytes()[:20]
     assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183, "an aarch64 ELF (EM_AARCH64)"
+
+
+def test_another_buckets_cache_dir_does_not_turn_the_default_node_cache_off(tmp_path, clients, local_aws):
+    """Issue 15 item 11: only the cache.dir key that applies to these settings decides where sessions
+    are kept; another bucket's or another user's key leaves the default (auto) on, so a second run
+    makes no STS call."""
+    d = local_aws.fixture["destA"]
+    name = "item11-" + os.urandom(4).hex()  # a session of this test's own in the shared auto directory
+    args = [rolebridge(clients), "credential-process", "--role-arn", d["roleArn"], "--external-id", d["externalId"],
+            "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--session-name", name,
+            "-D", f"rolebridge.bucket.another-bucket.cache.dir={tmp_path / 'other-bucket'}",
+            "-D", f"rolebridge.user.someone-else.cache.dir={tmp_path / 'other-user'}"]
+    local_aws.start_recording()
+    runs = [subprocess.run(args, capture_output=True, text=True, timeout=60) for _ in range(3)]
+    recorded = local_aws.stop_recording()
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    keys = {json.loads(run.stdout)["AccessKeyId"] for run in runs}
+    assert len(keys) == 1, keys
+    assume = [r for r in recorded if r.is_assume_role]
+    assert len(assume) == 1, f"three runs, one AssumeRole: {assume}"
+    assert not (tmp_path / "other-bucket").exists() and not (tmp_path / "other-user").exists()

@@ -74,6 +74,8 @@ class NegativeIT {
     assertEquals("AccessDenied", closed.getErrorCode());
     assertTrue(closed.getMessage().contains(missing) && closed.getMessage().contains("role does not exist")
         && closed.getMessage().contains("rolebridge.failure.mode=closed"), closed.getMessage());
+    // issue 15 item 12: a refused call is never pointed at the unsafe switch
+    assertFalse(closed.getMessage().contains("failure.mode=open"), closed.getMessage());
     assertRefusedWithoutS3(aws.stopRecording(), "missing role");
 
     // With failure mode open, the SDK v1 form: an AmazonClientException, not retryable.

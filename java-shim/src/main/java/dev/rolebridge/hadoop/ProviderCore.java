@@ -378,7 +378,7 @@ final class ProviderCore<T> implements Closeable {
     LOG.warn("rolebridge: no credentials for {}: {}", description, cause.getMessage());
     return new RoleBridgeCredentialsUnavailableError("rolebridge: no credentials for " + description + ": "
         + cause.getMessage() + " [rolebridge.failure.mode=closed: thrown as an Error so that no credential"
-        + " provider chain falls back to another identity; set rolebridge.failure.mode=open to allow that]",
+        + " provider chain falls back to another identity]",
         cause);
   }
 

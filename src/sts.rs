@@ -343,7 +343,32 @@ impl StsFetcher {
                 None => self.client(&spec.sts).await?,
                 Some(before) => self.client_as(&spec.sts, before).await?,
             };
-            session = Some(self.assume_one(&client, spec, call).await?);
+            match self.assume_one(&client, spec, call).await {
+                Ok(s) => session = Some(s),
+                Err(Error::Sts {
+                    role_arn,
+                    code,
+                    message,
+                    retryable,
+                    ..
+                }) if code == "AccessDenied" => {
+                    // Name who was refused: one GetCallerIdentity with the same credentials.
+                    let caller = client
+                        .get_caller_identity()
+                        .send()
+                        .await
+                        .ok()
+                        .and_then(|out| out.arn().map(str::to_owned));
+                    return Err(Error::Sts {
+                        role_arn,
+                        hint: hint(&code, call, caller.as_deref()),
+                        code,
+                        message,
+                        retryable,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
         }
         session.ok_or_else(|| Error::Internal("a session spec without a role".into()))
     }
@@ -438,9 +463,7 @@ struct Call {
 ///   signs the requests; intermediate sessions last 15 minutes, the shortest STS allows.
 fn calls(spec: &SessionSpec) -> Vec<Call> {
     let n = spec.chain.len() + 1;
-    let source = "this source principal (the identity of the AWS default credential chain on this \
-                  host)"
-        .to_owned();
+    let source = "the source principal of this host's AWS default credential chain".to_owned();
     let transitive = |(k, _): &&(String, String)| spec.transitive_tag_keys.contains(k);
     (0..n)
         .map(|i| {
@@ -477,7 +500,7 @@ fn calls(spec: &SessionSpec) -> Vec<Call> {
                 source.clone()
             } else {
                 format!(
-                    "the session of the role before it ({})",
+                    "the session of the role before it, {}",
                     spec.chain[i - 1].role_arn
                 )
             };
@@ -582,8 +605,9 @@ impl FetchSession for StsFetcher {
     }
 }
 
-/// What usually causes an STS error code for `call`, and how to fix it.
-fn hint(code: &str, call: &Call) -> String {
+/// What usually causes an STS error code for `call`, and how to fix it. `caller_arn`: who made
+/// the call, as GetCallerIdentity answered after a refusal (`None` if it could not be asked).
+fn hint(code: &str, call: &Call, caller_arn: Option<&str>) -> String {
     match code {
         "AccessDenied" => {
             let mut extra = String::new();
@@ -593,12 +617,26 @@ fn hint(code: &str, call: &Call) -> String {
             if !call.tags.is_empty() {
                 extra.push_str(", or the trust policy does not allow sts:TagSession");
             }
+            let caller = match caller_arn {
+                Some(arn) => format!("{arn} ({})", call.caller),
+                None => call.caller.clone(),
+            };
+            let external_id = match &call.external_id {
+                Some(_) => format!(
+                    "the external ID sent ({}) does not match the trust policy's sts:ExternalId \
+                     condition",
+                    call.external_id_key
+                ),
+                None => format!(
+                    "the trust policy has an sts:ExternalId condition but no external ID was sent \
+                     ({} is not set)",
+                    call.external_id_key
+                ),
+            };
             format!(
-                ". Usually: the role's trust policy does not name {}, or the external ID ({}) \
-                 does not match the trust policy's sts:ExternalId condition{extra}, or the \
-                 caller's own IAM policy does not allow sts:AssumeRole on the role, or the role \
-                 does not exist",
-                call.caller, call.external_id_key
+                ". Usually: the role's trust policy does not name {caller}, or {external_id}\
+                 {extra}, or the caller's own IAM policy does not allow sts:AssumeRole on the \
+                 role, or the role does not exist"
             )
         }
         "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => {
@@ -655,7 +693,7 @@ fn map_error(spec: &SessionSpec, call: &Call, err: SdkError<AssumeRoleError>) ->
             let retryable = status >= 500 || is_retryable_code(&code);
             Error::Sts {
                 role_arn,
-                hint: hint(&code, call),
+                hint: hint(&code, call, None),
                 code,
                 message: format!("{message} (HTTP {status})"),
                 retryable,
@@ -765,7 +803,7 @@ mod tests {
         assert_eq!(c[0].tags, vec![("user".to_owned(), "alice".to_owned())]);
         assert_eq!(c[0].transitive_tag_keys, vec!["user".to_owned()]);
         assert_eq!((c[0].duration_secs, c[0].policy.as_deref()), (900, None));
-        assert!(c[0].caller.starts_with("this source principal"));
+        assert!(c[0].caller.starts_with("the source principal"));
         // Middle: what it inherits only, with its own external ID.
         assert_eq!(c[1].source_identity, None);
         assert!(c[1].tags.is_empty() && c[1].transitive_tag_keys.is_empty());
@@ -785,12 +823,28 @@ mod tests {
         );
         assert_eq!(c[2].external_id.as_deref(), Some("ext-final"));
         assert!(c[2].label.contains("role 3 of 3"), "{}", c[2].label);
-        let h = hint("AccessDenied", &c[1]);
+        let h = hint("AccessDenied", &c[1], None);
         assert!(
             h.contains("rolebridge.role.chain.2.external.id") && h.contains("role/hub"),
             "{h}"
         );
-        assert!(hint("AccessDenied", &c[0]).contains("sts:SetSourceIdentity"));
-        assert!(hint("AccessDenied", &c[2]).contains("sts:TagSession"));
+        assert!(h.contains("the external ID sent"), "{h}");
+        assert!(hint("AccessDenied", &c[0], None).contains("sts:SetSourceIdentity"));
+        assert!(hint("AccessDenied", &c[2], None).contains("sts:TagSession"));
+        // Issue 15 item 12: the principal named, and whether an external ID was sent.
+        let h = hint(
+            "AccessDenied",
+            &c[0],
+            Some("arn:aws:iam::111111111111:user/etl"),
+        );
+        assert!(
+            h.contains("does not name arn:aws:iam::111111111111:user/etl (the source principal of this host's AWS default credential chain)"),
+            "{h}"
+        );
+        assert!(
+            h.contains("no external ID was sent (rolebridge.role.chain.1.external.id is not set)"),
+            "{h}"
+        );
+        assert!(!h.contains("failure.mode"), "{h}");
     }
 }

@@ -59,7 +59,25 @@ class NegativeIT {
         && f.contains(RoleBridgeStsException.class.getName()), f);
     assertTrue(f.contains("AccessDenied") && f.contains("sts:ExternalId")
         && f.contains("rolebridge.external.id") && f.contains(aws.roleArn("destA")), f);
+    // issue 15 item 12: says an external ID was sent, and names the source principal by its ARN
+    assertTrue(f.contains("the external ID sent (rolebridge.external.id) does not match"), f);
+    assertTrue(f.contains("does not name " + aws.fixture.get("source").get("arn").asText()), f);
+    assertFalse(f.contains("failure.mode=open"), f);
     assertRefusedWithoutS3(recorded, "wrong external ID");
+  }
+
+  /** Issue 15 item 12: with no external ID sent, the message says so instead of "does not match". */
+  @Test
+  void missingExternalId() throws Exception {
+    Configuration conf = aws.s3aConf("destA", "it-missing-external-id");
+    conf.unset("rolebridge.external.id");
+    StringBuilder failure = new StringBuilder();
+    List<Request> recorded = failedWrite(conf, failure);
+    String f = failure.toString();
+    assertTrue(f.contains("AccessDenied"), f);
+    assertTrue(f.contains("no external ID was sent (rolebridge.external.id is not set)"), f);
+    assertFalse(f.contains("the external ID sent"), f);
+    assertRefusedWithoutS3(recorded, "missing external ID");
   }
 
   @Test
@@ -101,7 +119,9 @@ class NegativeIT {
     String out = aws.runChildProbe(env);
     List<Request> recorded = aws.stopRecording();
     assertTrue(out.contains("RESULT refused AccessDenied"), out);
-    assertTrue(out.contains("trust policy does not name this source principal"), out);
+    // issue 15 item 12: the refused principal is named by its ARN
+    String intruder = aws.fixture.get("intruder").get("arn").asText();
+    assertTrue(out.contains("trust policy does not name " + intruder + " (the source principal"), out);
     assertRefusedWithoutS3(recorded, "untrusted source");
     assertEquals(aws.accessKeyOf("intruder"), LocalAws.assumeRoleCalls(recorded).get(0).signedBy());
   }

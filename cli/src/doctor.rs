@@ -8,7 +8,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use clap::Args;
 use rolebridge::cache::{Session, SessionSpec};
 use rolebridge::error::Error;
-use rolebridge::settings::{RawSettings, Settings, ALL_KEYS};
+use rolebridge::settings::{self, RawSettings, Settings, ALL_KEYS};
 use rolebridge::sts::StsFetcher;
 use serde_json::json;
 
@@ -35,28 +35,12 @@ pub struct Check {
     pub detail: String,
 }
 
-/// Where each effective setting came from: the first of the per-bucket key, the global key, the
-/// S3A per-bucket key and the S3A key that is set; else the default.
+/// Where each effective setting came from: the key the provider reads it from (the user's,
+/// a group's, the bucket's, the global or S3A's, by the provider's own precedence); else the default.
 pub fn sources(raw: &RawSettings) -> String {
-    let bucket = raw.bucket.as_deref();
     let mut lines = Vec::new();
     for key in ALL_KEYS {
-        let mut candidates = Vec::new();
-        if let Some(b) = bucket {
-            candidates.push(format!("rolebridge.bucket.{b}.{}", key.name));
-        }
-        candidates.push(format!("rolebridge.{}", key.name));
-        if let Some(s3a) = key.s3a {
-            if let Some(b) = bucket {
-                candidates.push(format!("fs.s3a.bucket.{b}.assumed.role.{s3a}"));
-            }
-            candidates.push(format!("fs.s3a.assumed.role.{s3a}"));
-        }
-        let from = candidates
-            .iter()
-            .find(|k| raw.values.contains_key(k.as_str()))
-            .map(|k| k.as_str())
-            .unwrap_or("default");
+        let from = settings::key_used(raw, key).unwrap_or_else(|| "default".to_owned());
         lines.push(format!("{} from {from}", key.name));
     }
     lines.join("; ")

@@ -130,6 +130,12 @@ pub struct Settings {
     pub cache_dir: Option<String>,
 }
 
+/// The key `key`'s value is read from for this provider, by the precedence of [`resolve`]; `None`
+/// when none is set (the default applies) or the lookup itself is refused (as `resolve` says).
+pub fn key_used(raw: &RawSettings, key: Key) -> Option<String> {
+    lookup(raw, key).ok().flatten().map(|f| f.key)
+}
+
 /// Resolves and validates every setting. Nothing is fetched; the first broken rule is returned.
 pub fn resolve(raw: &RawSettings) -> Result<Settings> {
     check_known_keys(raw)?;

@@ -56,9 +56,9 @@ pub struct SettingsArgs {
     /// The user, for per-user keys (rolebridge.user.<USER>.*) and {user} (default: $USER)
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
-    /// The user's groups in order, comma-separated, for per-group keys (rolebridge.group.<GROUP>.*)
-    /// (default, when such keys are set: the user's OS groups, primary first, as Hadoop's shell
-    /// group mapping lists them)
+    /// The user's groups, comma-separated, for per-group keys (rolebridge.group.<GROUP>.*; their
+    /// order decides nothing) (default, when such keys are set: the user's OS groups, as Hadoop's
+    /// shell group mapping lists them)
     #[arg(long, value_name = "GROUPS", value_delimiter = ',')]
     pub groups: Option<Vec<String>>,
 }

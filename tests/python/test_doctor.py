@@ -37,6 +37,22 @@ def test_a_correct_setup_passes_every_check(clients, local_aws):
     assert checks["source identity"]["detail"].startswith(local_aws.fixture["source"]["arn"])
 
 
+def test_settings_name_the_user_and_group_keys_they_come_from(clients, local_aws):
+    """The settings check names the key each value is read from by the provider's own precedence,
+    the user's, a group's and their per-bucket keys included."""
+    d = local_aws.fixture["destA"]
+    status, report, checks = doctor(
+        clients, local_aws, *dest(local_aws, "destA"), "--user", "alice", "--groups", "analysts",
+        "-D", "rolebridge.user.alice.session.duration=2h",
+        "-D", f"rolebridge.group.analysts.bucket.{d['bucket']}.sts.timeout=20s",
+        "-D", "rolebridge.bucket.other-bucket.session.duration=3h",
+    )
+    detail = checks["settings"]["detail"]
+    assert "session.duration from rolebridge.user.alice.session.duration" in detail, detail
+    assert f"sts.timeout from rolebridge.group.analysts.bucket.{d['bucket']}.sts.timeout" in detail, detail
+    assert status == 0, report
+
+
 def test_a_wrong_external_id(clients, local_aws):
     status, report, checks = doctor(clients, local_aws, *dest(local_aws, "destA", "not-the-agreed-id"))
     assert status == 1 and not report["ok"]

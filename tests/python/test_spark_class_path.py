@@ -9,6 +9,7 @@ in a child class loader. Each layout runs in a process of its own (a JVM's class
 it starts), in local-cluster mode, so the executors are JVMs of their own with their own class path.
 """
 
+import glob
 import json
 import os
 import shutil
@@ -35,7 +36,7 @@ ADD_OPENS = " ".join(
 @pytest.fixture(scope="module")
 def s3a_jars(jars_dir):
     """hadoop-aws 3.3.1 and the AWS SDK v1 bundle: on the system class path of every JVM of a cluster."""
-    return [f"{jars_dir}/s3a/hadoop-aws-3.3.1.jar", f"{jars_dir}/s3a/aws-java-sdk-bundle-slim.jar"]
+    return [f"{jars_dir}/s3a/hadoop-aws-3.3.1.jar", *glob.glob(f"{jars_dir}/s3a/aws-java-sdk-bundle-*.jar")]
 
 
 def run_job(local_aws, tmp_path, session_name, layout):

@@ -36,6 +36,10 @@ them in-process before serving:
    `sts:SetSourceIdentity`. Not emulated: that STS carries a session's SourceIdentity and
    transitive tags on to the sessions it assumes (moto keeps neither), and the caller's own
    identity policy's share of those two permissions.
+9. Once a multipart upload has been made, moto's state dump (/moto-api/data.json, which the tests
+   use to map an access key to its session) fails with HTTP 500 for the rest of the server's life:
+   the parts are keys without a bucket, and reading a key's status looks its bucket up. Here a key
+   without a bucket reports its status without that lookup.
 
 Then it creates the fixture (accounts, users, roles, buckets) with auth off, turns IAM enforcement
 on, writes the fixture as JSON and serves until killed. The moto request recorder is available at
@@ -83,6 +87,18 @@ def patch_moto():
             return record_unlocked(self, *args, **kwargs)
 
     Recorder._record_request = record_request
+
+    from moto.moto_api._internal.managed_state_model import ManagedState
+    from moto.s3.models import FakeKey
+
+    key_status = FakeKey.status
+
+    def status_without_bucket_lookup(self):
+        if self.bucket_name is None:  # a multipart upload's part
+            return ManagedState.status.fget(self)
+        return key_status.fget(self)
+
+    FakeKey.status = property(status_without_bucket_lookup, key_status.fset)
 
     from moto.iam import access_control
     from moto.iam.exceptions import NotFoundException

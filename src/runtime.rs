@@ -33,12 +33,23 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Runs futures to completion somewhere: the library's runtime, or a test's own.
 pub trait Spawn: Send + Sync + 'static {
-    fn spawn(&self, task: BoxFuture<()>);
+    /// Takes `task` to run it, or hands it back, not run, with the reason it cannot (its thread
+    /// cannot be started, the library is being unloaded). A task handed back has not been dropped,
+    /// so the caller decides what its end means (the session cache completes the fetch with the
+    /// reason first). Never called with a lock the task's drop takes.
+    fn spawn(&self, task: BoxFuture<()>) -> Result<(), Refused>;
+}
+
+/// A task a [`Spawn`] could not take, and why.
+pub struct Refused {
+    pub task: BoxFuture<()>,
+    pub reason: String,
 }
 
 impl Spawn for Handle {
-    fn spawn(&self, task: BoxFuture<()>) {
+    fn spawn(&self, task: BoxFuture<()>) -> Result<(), Refused> {
         drop(Handle::spawn(self, task));
+        Ok(())
     }
 }
 
@@ -82,11 +93,14 @@ fn inbox() -> MutexGuard<'static, Option<Inbox>> {
 pub struct LibraryRuntime;
 
 impl Spawn for LibraryRuntime {
-    fn spawn(&self, task: BoxFuture<()>) {
+    fn spawn(&self, task: BoxFuture<()>) -> Result<(), Refused> {
         let mut guard = inbox();
         let inbox = guard.get_or_insert_with(Inbox::default);
         if inbox.shut_down {
-            return; // unloading: dropping the task completes it with an error
+            return Err(Refused {
+                task,
+                reason: "this copy of the library is being unloaded".into(),
+            });
         }
         if inbox.thread.is_none() {
             match start() {
@@ -96,12 +110,19 @@ impl Spawn for LibraryRuntime {
                 }
                 Err(e) => {
                     tracing::error!("rolebridge: cannot start its runtime thread: {e}");
-                    return;
+                    return Err(Refused {
+                        task,
+                        reason: format!(
+                            "its runtime thread could not be started: {e} (a limit on threads? \
+                             ulimit -u, or the container's pids limit)"
+                        ),
+                    });
                 }
             }
         }
         inbox.tasks.push_back(task);
         inbox.wake();
+        Ok(())
     }
 }
 
@@ -210,8 +231,13 @@ pub fn shutdown(leftovers: Box<dyn Any + Send>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::{
+        CacheOptions, FetchSession, Session, SessionCache, SessionSpec, Source, Timing,
+    };
+    use crate::clock::SystemClock;
     use std::sync::mpsc;
     use std::sync::Arc;
+    use std::time::SystemTime;
 
     /// The library's threads (the runtime's and its blocking ones) running in this process.
     fn library_threads() -> Vec<String> {
@@ -249,10 +275,11 @@ mod tests {
     #[test]
     fn tasks_run_on_the_runtime_and_shutdown_ends_every_thread() {
         let (tx, rx) = mpsc::channel();
-        LibraryRuntime.spawn(Box::pin(async move {
+        let taken = LibraryRuntime.spawn(Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(10)).await;
             let _ = tx.send(this_thread());
         }));
+        assert!(taken.is_ok());
         let ran_on = rx.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(ran_on, "rolebridge-sts");
         assert_eq!(
@@ -281,14 +308,78 @@ mod tests {
             "every thread of the runtime has ended: {names:?}"
         );
 
-        // After shutdown a task is dropped, not run, and no thread starts again.
+        // After shutdown a task is handed back, not run, with the reason; no thread starts again.
         let ran = Arc::new(Mutex::new(false));
         let flag = ran.clone();
-        LibraryRuntime.spawn(Box::pin(async move {
-            *flag.lock().unwrap() = true;
-        }));
+        let refused = LibraryRuntime
+            .spawn(Box::pin(async move {
+                *flag.lock().unwrap() = true;
+            }))
+            .expect_err("refused after shutdown");
+        assert!(refused.reason.contains("unloaded"), "{}", refused.reason);
+        drop(refused.task);
         std::thread::sleep(Duration::from_millis(100));
         assert!(!*ran.lock().unwrap());
         assert!(library_threads().is_empty());
+
+        // Issue 15, item 8: a session cache on the shut-down runtime fails at once with that
+        // reason (it used to hang: the task was dropped under the entry's lock).
+        let cache = Arc::new(SessionCache::new(
+            Arc::new(NeverAsked),
+            Arc::new(SystemClock),
+            Arc::new(LibraryRuntime),
+            CacheOptions::default(),
+        ));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let entry = cache.entry(test_spec());
+            let _ = tx.send(cache.get(&entry, TIMING));
+        });
+        let err = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the call hung")
+            .unwrap_err();
+        assert_eq!(err.code(), "RuntimeUnavailable", "{err}");
+        assert!(err.to_string().contains("unloaded"), "{err}");
+    }
+
+    /// A fetcher whose fetch would fail; the runtime never runs it in these tests.
+    struct NeverAsked;
+
+    impl FetchSession for NeverAsked {
+        fn fetch(
+            &self,
+            _: &SessionSpec,
+            _: SystemTime,
+        ) -> BoxFuture<crate::error::Result<Session>> {
+            Box::pin(async { Err(crate::error::Error::Internal("not expected".into())) })
+        }
+    }
+
+    const TIMING: Timing = Timing {
+        refresh_ahead: Duration::from_secs(300),
+        wait_bound: Duration::from_secs(30),
+    };
+
+    fn test_spec() -> SessionSpec {
+        SessionSpec {
+            source: Source::DefaultChain,
+            chain: vec![],
+            role_arn: "arn:aws:iam::222222222222:role/writer".into(),
+            external_id: None,
+            source_identity: None,
+            tags: vec![],
+            transitive_tag_keys: vec![],
+            session_name: "runtime-test".into(),
+            duration_secs: 900,
+            policy: None,
+            policy_arns: vec![],
+            sts: crate::settings::StsTarget {
+                region: Some("us-east-1".into()),
+                endpoint: None,
+                timeout: Duration::from_secs(30),
+            },
+            shared_dir: None,
+        }
     }
 }

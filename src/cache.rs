@@ -889,6 +889,22 @@ mod tests {
         assert_eq!(err.code(), "RuntimeUnavailable");
     }
 
+    /// Issue 15, item 8, on the library's own kind of runtime: once it is shut down (the library
+    /// is unloading) it refuses a fetch, and the caller gets that reason at once.
+    #[test]
+    fn a_runtime_shut_down_fails_the_call_at_once() {
+        let rt = crate::runtime::Threads::for_test("rb-test-shut");
+        let (clock, cache) = cache_on(Arc::new(rt));
+        let entry = cache.entry(spec("shut-down"));
+        let (c, e) = (cache.clone(), entry.clone());
+        assert!(within_5s(move || c.get(&e, R)).is_ok());
+        assert!(rt.shutdown(Box::new(())));
+        clock.advance(Duration::from_secs(10_000)); // the session has expired
+        let err = within_5s(move || cache.get(&entry, R)).unwrap_err();
+        assert_eq!(err.code(), "RuntimeUnavailable", "{err}");
+        assert!(err.to_string().contains("unloaded"), "{err}");
+    }
+
     #[test]
     fn backoff_is_jittered_within_half_to_full() {
         let d = Duration::from_secs(8);

@@ -19,7 +19,8 @@
 //! Nothing in the directory is trusted blindly: a directory not owned by the user or open to
 //! others disables sharing; a file that is a symlink, owned by another user, readable or writable
 //! by others, corrupt, for another spec, fetched by another source, or expired is ignored (and
-//! logged, without its contents). Expired session files are removed. The trust boundary is the OS
+//! logged, without its contents). Expired session files are removed, and so are temporary files
+//! left by a writer stopped before its rename (see [`TEMP_STALE_AFTER`]). The trust boundary is the OS
 //! user: any process of the same user can read the directory, as it can read the user's other
 //! files.
 
@@ -189,8 +190,8 @@ impl SharedDir {
     }
 
     /// Removes this user's session files that have expired (of any spec: settings no longer used
-    /// leave theirs behind). Lock files stay: removing one another process holds would let a
-    /// third take a second lock.
+    /// leave theirs behind), and stale temporary files (see [`temp_is_stale`]). Lock files stay:
+    /// removing one another process holds would let a third take a second lock.
     fn remove_expired(&self) {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return;
@@ -198,6 +199,13 @@ impl SharedDir {
         let now = SystemTime::now();
         for e in entries.flatten() {
             let path = e.path();
+            if let Some(writer) = temp_writer(&e.file_name().to_string_lossy()) {
+                if temp_is_stale(&path, writer, now) {
+                    tracing::debug!(file = %path.display(), "removing a stale temporary session file");
+                    let _ = fs::remove_file(&path);
+                }
+                continue;
+            }
             if path.extension().and_then(|x| x.to_str()) != Some("session") {
                 continue;
             }
@@ -258,6 +266,60 @@ impl SharedDir {
             }
         }
     }
+}
+
+/// A temporary file whose writer was stopped between writing and renaming it holds a session, its
+/// secret included, and would stay for good. The sweep removes one (named as [`SharedDir::write`]
+/// names them) when its writer is gone (no process has its pid) or when it is older than this,
+/// whoever wrote it: a write and its rename take microseconds on tmpfs and milliseconds on a
+/// slow disk, so no live writer's file is that old, and the age covers a pid that another
+/// process has taken since and a writer in another PID namespace (whose pid means nothing here:
+/// if no process here has it, its fresh file is removed and its rename fails, so that one session
+/// is not shared; it is still used by the process that fetched it).
+const TEMP_STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// The writer's pid of a temporary file named as [`SharedDir::write`] names them
+/// (`.<hash>.<pid>.<nanoseconds>.tmp`); `None` for any other name.
+fn temp_writer(name: &str) -> Option<u32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = inner.split('.');
+    let (hash, pid, nanos) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    let ours = parts.next().is_none()
+        && hash.len() == 16
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        && digits(pid)
+        && digits(nanos);
+    ours.then(|| pid.parse().ok()).flatten()
+}
+
+/// Whether a temporary file is stale: see [`TEMP_STALE_AFTER`]. Only this user's files.
+fn temp_is_stale(path: &Path, writer: u32, now: SystemTime) -> bool {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return false;
+    };
+    if meta.uid() != euid() {
+        return false;
+    }
+    let age = meta
+        .modified()
+        .ok()
+        .and_then(|m| now.duration_since(m).ok())
+        .unwrap_or_default();
+    age > TEMP_STALE_AFTER || process_is_gone(writer)
+}
+
+/// Whether no process of this PID namespace has `pid` (one of another user's still counts).
+fn process_is_gone(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false; // 0 would ask about this process group: leave it to the age
+    }
+    // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
 /// The fields of a spec that decide the session (not where it is cached), as stored in the file
@@ -477,6 +539,55 @@ mod tests {
             "a write removes other expired files"
         );
         assert!(shared.session_path(&c).exists(), "and keeps valid ones");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Issue 15, item 10: a process killed between writing its temporary file and renaming it
+    /// leaves a copy of the session (its secret included); the sweep that runs with each write
+    /// removes it once its writer is gone or it is older than a write can take, and leaves a
+    /// live writer's fresh one alone.
+    #[test]
+    fn stale_temporary_files_are_removed_and_a_live_writers_is_kept() {
+        let d = tempdir("tmpfiles");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        let stem = shared
+            .session_path(&spec(&d, "a"))
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let gone = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let me = std::process::id();
+        let killed = d.join(format!(".{stem}.{gone}.123456789.tmp"));
+        let old = d.join(format!(".{stem}.{me}.223456789.tmp"));
+        let live = d.join(format!(".{stem}.{me}.323456789.tmp"));
+        let other = d.join(".not-ours.tmp.keep");
+        for path in [&killed, &old, &live, &other] {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .unwrap();
+            f.write_all(br#"{"secret_access_key":"secret"}"#).unwrap();
+            if path == &old {
+                f.set_modified(SystemTime::now() - Duration::from_secs(600))
+                    .unwrap();
+            }
+        }
+        shared.write(&spec(&d, "b"), SRC, &session(LONG)).unwrap();
+        assert!(
+            !killed.exists(),
+            "the temporary file of a process that is gone"
+        );
+        assert!(!old.exists(), "a temporary file older than any write takes");
+        assert!(live.exists(), "a live writer's fresh temporary file stays");
+        assert!(other.exists(), "a file not named as ours stays");
         fs::remove_dir_all(&d).unwrap();
     }
 

@@ -622,10 +622,19 @@ impl StsFetcher {
         // What this process writes must name its principal, or processes whose temporary keys
         // differ cannot share it: asked while STS makes the session.
         let session = if temporary && source.principal.is_none() {
-            let (session, principal) =
-                tokio::join!(self.assume_role(spec), self.principal_of(&spec.sts, &creds));
-            source.principal = principal;
-            session?
+            let asking = {
+                let (this, target) = (self.clone(), spec.sts.clone());
+                tokio::spawn(async move { this.principal_of(&target, &creds).await })
+            };
+            let session = match self.assume_role(spec).await {
+                Ok(s) => s,
+                Err(e) => {
+                    asking.abort();
+                    return Err(e);
+                }
+            };
+            source.principal = asking.await.ok().flatten();
+            session
         } else {
             self.assume_role(spec).await?
         };

@@ -193,6 +193,56 @@ def test_a_source_profile_that_runs_rolebridge_again_ends_at_once(tmp_path, clie
     assert direct.returncode == 1 and "started by its own source credentials" in direct.stderr, direct.stderr
 
 
+def test_runs_with_one_web_identity_share_a_session_and_another_principal_does_not(tmp_path, clients, local_aws):
+    """Issue 15, item 13: the command under a web identity source (EMR on EKS, IRSA). Each run
+    exchanges the token for source credentials of its own (another access key ID every time), so
+    the node cache, which compared access key IDs, never hit and every run made an AssumeRole and
+    rewrote the file. Runs of one principal (the pod role with one session name) now share the
+    session, at two STS calls per run (the exchange, GetCallerIdentity); another session name of
+    the role is another principal and fetches its own."""
+    d = local_aws.fixture["destSources"]
+    token = tmp_path / "token"
+    token.write_text(local_aws.fixture["webIdentity"]["token"])
+    empty = tmp_path / "empty"
+    empty.write_text("")
+
+    def run(session_name):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            AWS_WEB_IDENTITY_TOKEN_FILE=str(token),
+            AWS_ROLE_ARN=local_aws.fixture["webIdentity"]["roleArn"],
+            AWS_ROLE_SESSION_NAME=session_name,
+            AWS_REGION="us-east-1",
+            AWS_ENDPOINT_URL_STS=local_aws.endpoint,
+            AWS_CONFIG_FILE=str(empty),
+            AWS_SHARED_CREDENTIALS_FILE=str(empty),
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        local_aws.start_recording()
+        out = subprocess.run(
+            [rolebridge(clients), "credential-process", "--role-arn", d["roleArn"], "--external-id", d["externalId"],
+             "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--cache-dir", str(tmp_path / "cache")],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+        recorded = local_aws.stop_recording()
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout), sorted(r.form["Action"] for r in recorded if r.form.get("Action"))
+
+    first, first_calls = run("it-cli-pod")
+    later = [run("it-cli-pod") for _ in range(3)]
+    assert [calls.count("AssumeRole") for _, calls in later] == [0, 0, 0], f"the later runs fetched: {[calls for _, calls in later]}"
+    assert all(creds["AccessKeyId"] == first["AccessKeyId"] for creds, _ in later)
+    # What a run costs: its exchange and GetCallerIdentity; the first run's AssumeRole besides.
+    assert first_calls == ["AssumeRole", "AssumeRoleWithWebIdentity", "GetCallerIdentity"], first_calls
+    for _, calls in later:
+        assert calls == ["AssumeRoleWithWebIdentity", "GetCallerIdentity"], calls
+    other, calls = run("it-cli-other-session")
+    assert "AssumeRole" in calls, calls
+    assert other["AccessKeyId"] != first["AccessKeyId"]
+    arn = local_aws.session_arn_of_key(other["AccessKeyId"])
+    assert arn and arn.startswith("arn:aws:sts::222222222222:assumed-role/sources-writer/"), arn
+
+
 def test_the_aarch64_wheel_runs_under_qemu(tmp_path, local_aws):
     """The aarch64 wheel's command (Graviton nodes, Glue on arm) runs under qemu-user and prints
     credentials fetched from the local STS."""

@@ -161,6 +161,40 @@ def test_a_refusal_names_the_cause_exits_1_and_shows_no_secret(tmp_path, clients
     assert local_aws.fixture["source"]["secretAccessKey"] not in out.stderr
 
 
+@pytest.mark.parametrize("fake_id", [False, True], ids=["id-does-not-know-the-user", "id-prints-nothing"])
+def test_group_settings_and_groups_that_cannot_be_looked_up_exit_2_naming_user_and_error(
+        tmp_path, clients, local_aws, fake_id):
+    """Issue 15: with a rolebridge.group.* key set, the command looks the user's groups up with
+    `id`. When `id` fails (a user the node does not know) or prints nothing, the user's groups are
+    unknown: the command used to go on without them and hand out the global role's credentials to
+    a member of a group with a read-only role. It refuses now (exit 2), naming the user and why."""
+    d = local_aws.fixture["destA"]
+    env = dict(os.environ)
+    user = "rolebridge-no-such-user"
+    if fake_id:
+        # An `id` that succeeds and prints nothing, first on PATH.
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "id").write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / "id").chmod(0o755)
+        env["PATH"] = f"{bin_dir}:{env['PATH']}"
+        user = "intern"
+    local_aws.start_recording()
+    out = subprocess.run(
+        [rolebridge(clients), "credential-process", "--role-arn", d["roleArn"], "--external-id", d["externalId"],
+         "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--cache-dir", str(tmp_path / "c"),
+         "--user", user, "-D", "rolebridge.group.interns.role.arn=arn:aws:iam::222222222222:role/interns-reader"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    recorded = local_aws.stop_recording()
+    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
+    assert out.stdout == ""
+    assert f"user {user}" in out.stderr, out.stderr
+    assert ("printed no groups" if fake_id else "no such user") in out.stderr, out.stderr
+    assert "--groups" in out.stderr, "the fix is named: " + out.stderr
+    assert recorded == [], f"no network call: {recorded}"
+
+
 def test_help_and_version(clients):
     help_ = subprocess.run([rolebridge(clients), "credential-process", "--help"], capture_output=True, text=True)
     assert help_.returncode == 0

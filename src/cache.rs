@@ -222,28 +222,41 @@ impl SessionCache {
                     .expiration
                     .checked_sub(timing.refresh_ahead)
                     .unwrap_or(now);
+                let mut refresh = None;
                 let ask_again_at = if now < fresh_until {
                     fresh_until
                 } else {
                     if !st.fetching && st.retry_at.is_none_or(|t| self.clock.instant() >= t) {
-                        self.start_fetch(entry, &mut st, s.expiration + Duration::from_millis(1));
+                        refresh = Some(self.begin_fetch(
+                            entry,
+                            &mut st,
+                            s.expiration + Duration::from_millis(1),
+                        ));
                     }
                     (now + self.options.recheck).min(s.expiration - MIN_REMAINING_VALIDITY)
                 };
+                drop(st);
+                if let Some(fetch) = refresh {
+                    self.launch(entry, fetch);
+                }
                 return Ok(Handout {
                     session: s,
                     ask_again_at,
                 });
             }
+            let generation = st.generation;
             if !st.fetching {
                 if let (Some(e), Some(t)) = (&st.last_error, st.retry_at) {
                     if self.clock.instant() < t {
                         return Err(e.clone());
                     }
                 }
-                self.start_fetch(entry, &mut st, now + timing.refresh_ahead);
+                let fetch = self.begin_fetch(entry, &mut st, now + timing.refresh_ahead);
+                drop(st);
+                self.launch(entry, fetch);
+                st = entry.lock();
             }
-            st = self.wait_for_fetch(entry, st, timing.wait_bound)?;
+            st = self.wait_for_fetch(entry, st, generation, timing.wait_bound)?;
             let now = self.clock.now();
             if usable(&st.session, now).is_none() {
                 return Err(match &st.last_error {
@@ -260,15 +273,20 @@ impl SessionCache {
     /// Fetches a new session now (joining a fetch already under way) and returns it.
     pub fn refresh(&self, entry: &Arc<Entry>, timing: Timing) -> Result<Handout> {
         let mut st = entry.lock();
+        let generation = st.generation;
         if !st.fetching {
             let newer_than = st
                 .session
                 .as_ref()
                 .map(|s| s.expiration + Duration::from_millis(1));
             let needed = self.clock.now() + timing.refresh_ahead;
-            self.start_fetch(entry, &mut st, newer_than.map_or(needed, |n| n.max(needed)));
+            let fetch =
+                self.begin_fetch(entry, &mut st, newer_than.map_or(needed, |n| n.max(needed)));
+            drop(st);
+            self.launch(entry, fetch);
+            st = entry.lock();
         }
-        let st = self.wait_for_fetch(entry, st, timing.wait_bound)?;
+        let st = self.wait_for_fetch(entry, st, generation, timing.wait_bound)?;
         if let Some(e) = &st.last_error {
             return Err(e.clone());
         }
@@ -276,14 +294,15 @@ impl SessionCache {
         self.get(entry, timing)
     }
 
-    /// Waits until the fetch under way completes; the guard is held again on return.
+    /// Waits until the fetch that began at `generation` completes (at once if it already has);
+    /// the guard is held again on return.
     fn wait_for_fetch<'a>(
         &self,
         entry: &'a Entry,
         mut st: MutexGuard<'a, State>,
+        generation: u64,
         wait_bound: Duration,
     ) -> Result<MutexGuard<'a, State>> {
-        let generation = st.generation;
         let deadline = Instant::now() + wait_bound;
         while st.generation == generation {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -302,20 +321,55 @@ impl SessionCache {
         Ok(st)
     }
 
-    fn start_fetch(&self, entry: &Arc<Entry>, st: &mut State, min_expiration: SystemTime) {
+    /// Marks a fetch under way (under the entry's lock) and makes its task, which
+    /// [`SessionCache::launch`] hands to the runtime once the lock is released: a runtime that
+    /// cannot take a task drops it or hands it back on the caller's thread, and the end of a
+    /// fetch takes the entry's lock (it used to be spawned under the lock, and such a caller hung).
+    fn begin_fetch(&self, entry: &Arc<Entry>, st: &mut State, min_expiration: SystemTime) -> Begun {
         st.fetching = true;
         tracing::debug!(role = %entry.spec.role_arn, session = %entry.spec.session_name, "fetching a new session");
         let fetch = self.fetcher.fetch(&entry.spec, min_expiration);
         let mut guard = FetchGuard {
-            entry: Some(entry.clone()),
+            entry: entry.clone(),
+            generation: st.generation,
             clock: self.clock.clone(),
             options: self.options,
+            done: false,
         };
-        self.spawner.spawn(Box::pin(async move {
-            let result = fetch.await;
-            guard.complete(result);
-        }));
+        Begun {
+            generation: st.generation,
+            task: Box::pin(async move {
+                let result = fetch.await;
+                guard.complete(result);
+            }),
+        }
     }
+
+    /// Hands a begun fetch to the runtime; called without the entry's lock. If the runtime
+    /// cannot take it, the fetch fails now with the runtime's reason, as any failed fetch does
+    /// (waiters get the error, the backoff applies, and the next fetch after it tries the runtime
+    /// again).
+    fn launch(&self, entry: &Entry, fetch: Begun) {
+        if let Err(refused) = self.spawner.spawn(fetch.task) {
+            entry.complete(
+                fetch.generation,
+                Err(Error::Runtime {
+                    role_arn: entry.spec.role_arn.clone(),
+                    detail: refused.reason,
+                }),
+                &*self.clock,
+                &self.options,
+            );
+            drop(refused.task); // its guard finds the fetch complete
+        }
+    }
+}
+
+/// A fetch marked under way whose task is not yet with the runtime.
+struct Begun {
+    /// The entry's generation when the fetch began; its completion moves it on.
+    generation: u64,
+    task: BoxFuture<()>,
 }
 
 /// Somewhere in [d/2, d]: spreads the retries of many processes that failed together. The
@@ -329,28 +383,29 @@ fn jittered(d: Duration) -> Duration {
     d / 2 + d / 2 * fraction / 1_000
 }
 
-/// Completes a fetch exactly once: with its result, or, if the task is dropped or panics before
-/// that, with an error, so that waiters are woken and later calls can fetch again.
-struct FetchGuard {
-    entry: Option<Arc<Entry>>,
-    clock: Arc<dyn Clock>,
-    options: CacheOptions,
-}
-
-impl FetchGuard {
-    fn complete(&mut self, result: Result<Session>) {
-        let Some(entry) = self.entry.take() else {
+impl Entry {
+    /// Completes the fetch that began at `generation` with `result`, unless it has completed
+    /// already (the generation moves on only here, and no fetch begins while one is under way,
+    /// so each fetch completes exactly once). Wakes every waiter.
+    fn complete(
+        &self,
+        generation: u64,
+        result: Result<Session>,
+        clock: &dyn Clock,
+        options: &CacheOptions,
+    ) {
+        let mut st = self.lock();
+        if !st.fetching || st.generation != generation {
             return;
-        };
-        let mut st = entry.lock();
+        }
         st.fetching = false;
         st.generation += 1;
         st.fetches += 1;
         match result {
             Ok(session) => {
                 tracing::info!(
-                    role = %entry.spec.role_arn,
-                    session = %entry.spec.session_name,
+                    role = %self.spec.role_arn,
+                    session = %self.spec.session_name,
                     access_key_id = %session.access_key_id,
                     expiration = ?session.expiration,
                     "new session"
@@ -363,29 +418,47 @@ impl FetchGuard {
             Err(e) => {
                 st.failures = st.failures.saturating_add(1);
                 let backoff = jittered(
-                    self.options
+                    options
                         .backoff_min
                         .saturating_mul(1 << (st.failures - 1).min(16))
-                        .min(self.options.backoff_max),
+                        .min(options.backoff_max),
                 );
                 tracing::warn!(
-                    role = %entry.spec.role_arn,
+                    role = %self.spec.role_arn,
                     failures = st.failures,
                     retry_in = ?backoff,
                     "no new session: {e}"
                 );
-                st.retry_at = Some(self.clock.instant() + backoff);
+                st.retry_at = Some(clock.instant() + backoff);
                 st.last_error = Some(e);
             }
         }
         drop(st);
-        entry.changed.notify_all();
+        self.changed.notify_all();
+    }
+}
+
+/// Completes a fetch with its result, or, if the task is dropped or panics before that, with an
+/// error, so that waiters are woken and later calls can fetch again.
+struct FetchGuard {
+    entry: Arc<Entry>,
+    generation: u64,
+    clock: Arc<dyn Clock>,
+    options: CacheOptions,
+    done: bool,
+}
+
+impl FetchGuard {
+    fn complete(&mut self, result: Result<Session>) {
+        self.done = true;
+        self.entry
+            .complete(self.generation, result, &*self.clock, &self.options);
     }
 }
 
 impl Drop for FetchGuard {
     fn drop(&mut self) {
-        if self.entry.is_some() {
+        if !self.done {
             self.complete(Err(Error::Internal(
                 "the STS fetch ended without a result".into(),
             )));
@@ -397,6 +470,7 @@ impl Drop for FetchGuard {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use crate::runtime::Refused;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Barrier;
     use std::thread;
@@ -704,6 +778,131 @@ mod tests {
         let err = f.cache.get(&entry, bounded).unwrap_err();
         assert_eq!(err.code(), "Timeout");
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    /// Runs `call` on a thread of its own and waits at most 5 s for its result: a call that
+    /// hangs fails the test instead of hanging it.
+    fn within_5s<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let _ = tx.send(call());
+        });
+        rx.recv_timeout(Duration::from_secs(5))
+            .expect("the call hung (a deadlock?)")
+    }
+
+    /// A runtime that cannot take a task and drops it on the caller's thread, saying nothing.
+    struct DropsTasks;
+
+    impl Spawn for DropsTasks {
+        fn spawn(&self, task: BoxFuture<()>) -> std::result::Result<(), Refused> {
+            drop(task);
+            Ok(())
+        }
+    }
+
+    /// A runtime that hands tasks back (it cannot start its thread) while `refuse` is set, and
+    /// runs them on `runtime` after that.
+    struct RefusesWhile {
+        refuse: std::sync::atomic::AtomicBool,
+        runtime: tokio::runtime::Handle,
+    }
+
+    impl Spawn for RefusesWhile {
+        fn spawn(&self, task: BoxFuture<()>) -> std::result::Result<(), Refused> {
+            if self.refuse.load(Ordering::SeqCst) {
+                return Err(Refused {
+                    task,
+                    reason: "its runtime thread could not be started: Resource temporarily \
+                             unavailable (os error 11)"
+                        .into(),
+                });
+            }
+            Spawn::spawn(&self.runtime, task)
+        }
+    }
+
+    fn cache_on(spawner: Arc<dyn Spawn>) -> (Arc<ManualClock>, Arc<SessionCache>) {
+        let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + T0));
+        let sts = Arc::new(FakeSts {
+            clock: clock.clone(),
+            duration: Duration::from_secs(900),
+            calls: AtomicU64::new(0),
+            fail: Mutex::new(None),
+            delay: Duration::ZERO,
+        });
+        let cache = SessionCache::new(sts, clock.clone(), spawner, CacheOptions::default());
+        (clock, Arc::new(cache))
+    }
+
+    /// Issue 15, item 8: a task dropped on the caller's thread (a runtime shut down, or unable
+    /// to start its thread) used to complete the fetch there while the entry's lock was held:
+    /// the caller hung, and so did every later caller of the entry.
+    #[test]
+    fn a_task_dropped_by_the_runtime_is_an_error_not_a_hang() {
+        let (clock, cache) = cache_on(Arc::new(DropsTasks));
+        let entry = cache.entry(spec("dropped"));
+        for _ in 0..2 {
+            let (c, e) = (cache.clone(), entry.clone());
+            let err = within_5s(move || c.get(&e, R)).unwrap_err();
+            assert_eq!(err.code(), "InternalError", "{err}");
+            clock.advance(Duration::from_secs(1)); // past the backoff: the next call tries again
+        }
+    }
+
+    /// Issue 15, item 8: a runtime that cannot take a fetch says why, and the caller gets that
+    /// (an error the JNI layer maps, so the failure mode applies) at once; after the backoff the
+    /// next caller tries the runtime again.
+    #[test]
+    fn a_runtime_that_refuses_a_fetch_is_a_clear_error_and_is_tried_again() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let spawner = Arc::new(RefusesWhile {
+            refuse: true.into(),
+            runtime: rt.handle().clone(),
+        });
+        let (clock, cache) = cache_on(spawner.clone());
+        let entry = cache.entry(spec("refused"));
+        for _ in 0..2 {
+            let (c, e) = (cache.clone(), entry.clone());
+            let err = within_5s(move || c.get(&e, R)).unwrap_err();
+            assert_eq!(err.code(), "RuntimeUnavailable");
+            assert!(err.is_retryable());
+            let text = err.to_string();
+            assert!(
+                text.contains("role/writer")
+                    && text.contains("runtime thread could not be started"),
+                "{text}"
+            );
+        }
+        spawner.refuse.store(false, Ordering::SeqCst);
+        clock.advance(Duration::from_secs(1));
+        let (c, e) = (cache.clone(), entry.clone());
+        assert!(within_5s(move || c.get(&e, R)).is_ok());
+        // refresh() takes the same path
+        spawner.refuse.store(true, Ordering::SeqCst);
+        let (c, e) = (cache.clone(), entry.clone());
+        let err = within_5s(move || c.refresh(&e, R)).unwrap_err();
+        assert_eq!(err.code(), "RuntimeUnavailable");
+    }
+
+    /// Issue 15, item 8, on the library's own kind of runtime: once it is shut down (the library
+    /// is unloading) it refuses a fetch, and the caller gets that reason at once.
+    #[test]
+    fn a_runtime_shut_down_fails_the_call_at_once() {
+        let rt = crate::runtime::Threads::for_test("rb-test-shut");
+        let (clock, cache) = cache_on(Arc::new(rt));
+        let entry = cache.entry(spec("shut-down"));
+        let (c, e) = (cache.clone(), entry.clone());
+        assert!(within_5s(move || c.get(&e, R)).is_ok());
+        assert!(rt.shutdown(Box::new(())));
+        clock.advance(Duration::from_secs(10_000)); // the session has expired
+        let err = within_5s(move || cache.get(&entry, R)).unwrap_err();
+        assert_eq!(err.code(), "RuntimeUnavailable", "{err}");
+        assert!(err.to_string().contains("unloaded"), "{err}");
     }
 
     #[test]

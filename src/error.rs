@@ -33,6 +33,11 @@ pub enum Error {
     /// A caller waited for a session longer than the bound.
     #[error("no session for {role_arn} within {waited:?}: STS did not answer in time")]
     Timeout { role_arn: String, waited: Duration },
+    /// The library could not run the STS call: its runtime's thread could not be started (a
+    /// limit on threads), its tokio runtime could not be built, or the library is being unloaded.
+    /// Nothing was sent to STS; a later call starts the runtime again.
+    #[error("no session for {role_arn}: rolebridge could not run the STS call: {detail}")]
+    Runtime { role_arn: String, detail: String },
     /// The provider was used after it was closed.
     #[error("the rolebridge provider was already closed")]
     Closed,
@@ -59,7 +64,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Sts { retryable, .. } => *retryable,
-            Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::Transport { .. } | Error::Timeout { .. } | Error::Runtime { .. } => true,
             Error::Setting { .. } | Error::Closed | Error::Internal(_) => false,
         }
     }
@@ -70,6 +75,7 @@ impl Error {
             Error::Sts { code, .. } => code,
             Error::Transport { .. } => "NetworkError",
             Error::Timeout { .. } => "Timeout",
+            Error::Runtime { .. } => "RuntimeUnavailable",
             Error::Setting { .. } => "InvalidSetting",
             Error::Closed => "Closed",
             Error::Internal(_) => "InternalError",

@@ -7,8 +7,9 @@
 //!
 //! Error mapping (exhaustive):
 //! - [`Error::Setting`] -> `RoleBridgeConfigException` (an `IllegalArgumentException`), with the key;
-//! - [`Error::Sts`], [`Error::Transport`], [`Error::Timeout`] -> `RoleBridgeStsException`, with
-//!   STS's error code and whether retrying may help;
+//! - [`Error::Sts`], [`Error::Transport`], [`Error::Timeout`], [`Error::Runtime`] ->
+//!   `RoleBridgeStsException`, with STS's error code (or ours: `NetworkError`, `Timeout`,
+//!   `RuntimeUnavailable`) and whether retrying may help;
 //! - [`Error::Closed`] -> `IllegalStateException`;
 //! - [`Error::Internal`] and panics -> `RoleBridgeException`.
 //!
@@ -129,7 +130,10 @@ fn throw(env: &mut JNIEnv<'_>, failure: Failure) {
             "(Ljava/lang/String;Ljava/lang/String;)V",
             &[Arg::Str(key), Arg::Str(&message)],
         ),
-        Error::Sts { .. } | Error::Transport { .. } | Error::Timeout { .. } => new_throwable(
+        Error::Sts { .. }
+        | Error::Transport { .. }
+        | Error::Timeout { .. }
+        | Error::Runtime { .. } => new_throwable(
             env,
             STS_EXCEPTION,
             "(Ljava/lang/String;Ljava/lang/String;Z)V",

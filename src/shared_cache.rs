@@ -8,18 +8,26 @@
 //! (another process may just have written it), and only then calls STS and replaces the file
 //! atomically (write a temporary file, rename it over the old one).
 //!
-//! Each file records who fetched its session: the access key ID of that process's source
-//! credentials (the AWS default chain; an access key ID is not a secret). A process uses a session
-//! only if its own source credentials have the same access key ID, so a JVM whose source the
-//! role's trust policy would refuse is never handed a session another source fetched. The key is
-//! known without an STS call (it is what signs the AssumeRole anyway); it changes when the source
-//! credentials rotate (an instance profile's about hourly), and the first process with the new key
-//! then fetches a session of its own.
+//! Each file records who fetched its session ([`SourceId`]): the access key ID of that process's
+//! source credentials (the AWS default chain; an access key ID is not a secret) and, when those
+//! are temporary credentials (with a session token: web identity, SSO, a profile's role, container
+//! and instance credentials), the ARN of their principal as STS reported it to that process
+//! (GetCallerIdentity signed with those very credentials). A process uses a session only if its
+//! own source is the same: the same access key ID, or the same principal ARN as STS reports it to
+//! this process, so a JVM whose source the role's trust policy would refuse is never handed a
+//! session another source fetched. Temporary source credentials differ in every process (each
+//! makes its own web-identity exchange, SSO or profile-role call) or as they rotate, while their
+//! principal (`arn:aws:sts::<account>:assumed-role/<role>/<session name>`) stays; the session
+//! name is part of it, since a trust policy can tell sessions of one role apart by it. What a
+//! process compares with is never taken from the directory: its own key, and its own principal
+//! from STS. A file's record is as trustworthy as the directory, which only this user can write
+//! (see the trust boundary below).
 //!
 //! Nothing in the directory is trusted blindly: a directory not owned by the user or open to
 //! others disables sharing; a file that is a symlink, owned by another user, readable or writable
 //! by others, corrupt, for another spec, fetched by another source, or expired is ignored (and
-//! logged, without its contents). Expired session files are removed. The trust boundary is the OS
+//! logged, without its contents). Expired session files are removed, and so are temporary files
+//! left by a writer stopped before its rename (see [`TEMP_STALE_AFTER`]). The trust boundary is the OS
 //! user: any process of the same user can read the directory, as it can read the user's other
 //! files.
 
@@ -105,52 +113,59 @@ impl SharedDir {
     }
 
     /// The shared session for `spec`, if there is one this process can trust that is valid until
-    /// at least `min_expiration`.
-    /// Only a session fetched by `source` (an access key ID) is used.
+    /// at least `min_expiration` and that `source` (this process's source) fetched.
     pub fn read(
         &self,
         spec: &SessionSpec,
-        source: &str,
+        source: &SourceId,
         min_expiration: SystemTime,
-    ) -> Option<Session> {
+    ) -> Lookup {
         let path = self.session_path(spec);
         match read_trusted(&path, spec) {
             Ok(Some((_, s))) if s.expiration <= SystemTime::now() => {
                 tracing::debug!(file = %path.display(), "removing an expired shared session");
                 let _ = fs::remove_file(&path);
-                None
-            }
-            Ok(Some((fetched_by, _))) if fetched_by != source => {
-                tracing::debug!(
-                    file = %path.display(),
-                    fetched_by = %fetched_by,
-                    source = %source,
-                    "the shared session was fetched by another source; not used"
-                );
-                None
+                Lookup::Miss
             }
             Ok(Some((_, s)))
-                if s.expiration >= min_expiration
-                    && s.expiration > SystemTime::now() + MIN_REMAINING_VALIDITY =>
+                if s.expiration < min_expiration
+                    || s.expiration <= SystemTime::now() + MIN_REMAINING_VALIDITY =>
             {
-                tracing::debug!(file = %path.display(), access_key_id = %s.access_key_id, "using the shared session");
-                Some(s)
-            }
-            Ok(Some(_)) => {
                 tracing::debug!(file = %path.display(), "the shared session expires too soon; not used");
-                None
+                Lookup::Miss
             }
-            Ok(None) => None,
+            Ok(Some((fetched_by, s))) => match fetched_by.same_source(source) {
+                Some(true) => {
+                    tracing::debug!(file = %path.display(), access_key_id = %s.access_key_id, "using the shared session");
+                    Lookup::Use(s)
+                }
+                None => Lookup::NeedPrincipal,
+                Some(false) => {
+                    tracing::debug!(
+                        file = %path.display(),
+                        fetched_by = ?fetched_by,
+                        source = ?source,
+                        "the shared session was fetched by another source; not used"
+                    );
+                    Lookup::Miss
+                }
+            },
+            Ok(None) => Lookup::Miss,
             Err(why) => {
                 tracing::warn!(file = %path.display(), "ignoring a shared session file: {why}");
-                None
+                Lookup::Miss
             }
         }
     }
 
     /// Replaces the shared session atomically, recording `source` as who fetched it; then removes
     /// the directory's other expired session files.
-    pub fn write(&self, spec: &SessionSpec, source: &str, session: &Session) -> Result<(), String> {
+    pub fn write(
+        &self,
+        spec: &SessionSpec,
+        source: &SourceId,
+        session: &Session,
+    ) -> Result<(), String> {
         let path = self.session_path(spec);
         let tmp = self.dir.join(format!(
             ".{}.{}.{}.tmp",
@@ -165,7 +180,8 @@ impl SharedDir {
         let json = serde_json::json!({
             "format": FORMAT,
             "spec": identity(spec),
-            "fetched_by": source,
+            "fetched_by": source.key,
+            "fetched_by_principal": source.principal,
             "access_key_id": session.access_key_id,
             "secret_access_key": session.secret_access_key,
             "session_token": session.session_token,
@@ -189,8 +205,8 @@ impl SharedDir {
     }
 
     /// Removes this user's session files that have expired (of any spec: settings no longer used
-    /// leave theirs behind). Lock files stay: removing one another process holds would let a
-    /// third take a second lock.
+    /// leave theirs behind), and stale temporary files (see [`temp_is_stale`]). Lock files stay:
+    /// removing one another process holds would let a third take a second lock.
     fn remove_expired(&self) {
         let Ok(entries) = fs::read_dir(&self.dir) else {
             return;
@@ -198,6 +214,13 @@ impl SharedDir {
         let now = SystemTime::now();
         for e in entries.flatten() {
             let path = e.path();
+            if let Some(writer) = temp_writer(&e.file_name().to_string_lossy()) {
+                if temp_is_stale(&path, writer, now) {
+                    tracing::debug!(file = %path.display(), "removing a stale temporary session file");
+                    let _ = fs::remove_file(&path);
+                }
+                continue;
+            }
             if path.extension().and_then(|x| x.to_str()) != Some("session") {
                 continue;
             }
@@ -260,6 +283,100 @@ impl SharedDir {
     }
 }
 
+/// A temporary file whose writer was stopped between writing and renaming it holds a session, its
+/// secret included, and would stay for good. The sweep removes one (named as [`SharedDir::write`]
+/// names them) when its writer is gone (no process has its pid) or when it is older than this,
+/// whoever wrote it: a write and its rename take microseconds on tmpfs and milliseconds on a
+/// slow disk, so no live writer's file is that old, and the age covers a pid that another
+/// process has taken since and a writer in another PID namespace (whose pid means nothing here:
+/// if no process here has it, its fresh file is removed and its rename fails, so that one session
+/// is not shared; it is still used by the process that fetched it).
+const TEMP_STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// The writer's pid of a temporary file named as [`SharedDir::write`] names them
+/// (`.<hash>.<pid>.<nanoseconds>.tmp`); `None` for any other name.
+fn temp_writer(name: &str) -> Option<u32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = inner.split('.');
+    let (hash, pid, nanos) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    let ours = parts.next().is_none()
+        && hash.len() == 16
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        && digits(pid)
+        && digits(nanos);
+    ours.then(|| pid.parse().ok()).flatten()
+}
+
+/// Whether a temporary file is stale: see [`TEMP_STALE_AFTER`]. Only this user's files.
+fn temp_is_stale(path: &Path, writer: u32, now: SystemTime) -> bool {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return false;
+    };
+    if meta.uid() != euid() {
+        return false;
+    }
+    let age = meta
+        .modified()
+        .ok()
+        .and_then(|m| now.duration_since(m).ok())
+        .unwrap_or_default();
+    age > TEMP_STALE_AFTER || process_is_gone(writer)
+}
+
+/// Whether no process of this PID namespace has `pid` (one of another user's still counts).
+fn process_is_gone(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false; // 0 would ask about this process group: leave it to the age
+    }
+    // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Who a process's source is, as the node cache records it in a file and compares it (see the
+/// module's documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceId {
+    /// The access key ID of the source credentials.
+    pub key: String,
+    /// For temporary source credentials, their principal's ARN as STS reported it to the process
+    /// (GetCallerIdentity signed with them); `None` for long-term keys, or when not asked or not
+    /// known.
+    pub principal: Option<String>,
+}
+
+impl SourceId {
+    /// Whether `me` is the source that fetched a session recorded as fetched by `self`: the same
+    /// access key ID, or the same principal. `None`: undecided until `me`'s principal is known.
+    fn same_source(&self, me: &SourceId) -> Option<bool> {
+        if self.key == me.key {
+            return Some(true);
+        }
+        match (&self.principal, &me.principal) {
+            (Some(fetched_by), Some(mine)) => Some(fetched_by == mine),
+            (Some(_), None) => None,
+            (None, _) => Some(false),
+        }
+    }
+}
+
+/// What [`SharedDir::read`] found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// A session fetched by this source: use it.
+    Use(Session),
+    /// Nothing this process may use.
+    Miss,
+    /// A session fetched under another access key ID by a principal that STS named: it may be
+    /// used if this process's principal is that one. Ask STS who this process is, and read again
+    /// with the answer.
+    NeedPrincipal,
+}
+
 /// The fields of a spec that decide the session (not where it is cached), as stored in the file
 /// and compared on read: a hash collision can never hand out another spec's session.
 fn identity(spec: &SessionSpec) -> String {
@@ -298,7 +415,7 @@ fn expiration_of(path: &Path) -> Result<Option<SystemTime>, String> {
 /// Reads a session file if it exists and can be trusted: a regular file (not a symlink) owned by
 /// this user, not readable or writable by others, of a sane size, well-formed, for this spec.
 /// Returns who fetched it (see the module's documentation) and the session.
-fn read_trusted(path: &Path, spec: &SessionSpec) -> Result<Option<(String, Session)>, String> {
+fn read_trusted(path: &Path, spec: &SessionSpec) -> Result<Option<(SourceId, Session)>, String> {
     let Some(v) = read_json(path)? else {
         return Ok(None);
     };
@@ -330,8 +447,15 @@ fn read_trusted(path: &Path, spec: &SessionSpec) -> Result<Option<(String, Sessi
     else {
         return Err("corrupt: a field is missing".into());
     };
+    let principal = match v.get("fetched_by_principal") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(_) => Some(field("fetched_by_principal").ok_or("corrupt: fetched_by_principal")?),
+    };
     Ok(Some((
-        fetched_by,
+        SourceId {
+            key: fetched_by,
+            principal,
+        },
         Session {
             access_key_id,
             secret_access_key,
@@ -421,8 +545,24 @@ mod tests {
     }
 
     const LONG: Duration = Duration::from_secs(900);
-    /// The access key ID of this process's source credentials.
-    const SRC: &str = "AKIASOURCE";
+    /// This process's source: long-term keys.
+    fn src() -> SourceId {
+        by("AKIASOURCE")
+    }
+
+    fn by(key: &str) -> SourceId {
+        SourceId {
+            key: key.into(),
+            principal: None,
+        }
+    }
+
+    fn used(found: Lookup) -> Option<Session> {
+        match found {
+            Lookup::Use(s) => Some(s),
+            Lookup::Miss | Lookup::NeedPrincipal => None,
+        }
+    }
 
     /// Issue 9, hole 6: a session fetched by another source (another access key ID, as a JVM
     /// whose own source the role's trust policy refuses would have) is not used; after a
@@ -432,9 +572,11 @@ mod tests {
         let d = tempdir("source");
         let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
         let s = spec(&d, "a");
-        shared.write(&s, "AKIAOTHERJOB", &session(LONG)).unwrap();
-        assert!(shared.read(&s, SRC, SystemTime::now()).is_none());
-        assert!(shared.read(&s, "AKIAOTHERJOB", SystemTime::now()).is_some());
+        shared
+            .write(&s, &by("AKIAOTHERJOB"), &session(LONG))
+            .unwrap();
+        assert!(used(shared.read(&s, &src(), SystemTime::now())).is_none());
+        assert!(used(shared.read(&s, &by("AKIAOTHERJOB"), SystemTime::now())).is_some());
         let text = fs::read_to_string(shared.session_path(&s)).unwrap();
         assert!(text.contains("\"fetched_by\":\"AKIAOTHERJOB\""), "{text}");
         // a file of the previous format (no fetched_by) is never used
@@ -446,7 +588,54 @@ mod tests {
             serde_json::Value::Object(old).to_string(),
         )
         .unwrap();
-        assert!(shared.read(&s, "AKIAOTHERJOB", SystemTime::now()).is_none());
+        assert!(used(shared.read(&s, &by("AKIAOTHERJOB"), SystemTime::now())).is_none());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Issue 15, item 13: temporary source credentials differ in every process (each makes its
+    /// own web-identity exchange). A session fetched by the same principal, as STS named it to
+    /// each process, is used; another principal's (another session name of the same role
+    /// included) is not; a process that does not know its principal yet is told to ask.
+    #[test]
+    fn a_session_fetched_by_the_same_principal_under_another_key_is_used() {
+        let d = tempdir("principal");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        let s = spec(&d, "a");
+        let now = SystemTime::now();
+        let pod = "arn:aws:sts::111111111111:assumed-role/eks-pod-role/pod-session";
+        let writer = SourceId {
+            key: "ASIAFIRSTPROCESS".into(),
+            principal: Some(pod.into()),
+        };
+        shared.write(&s, &writer, &session(LONG)).unwrap();
+        let text = fs::read_to_string(shared.session_path(&s)).unwrap();
+        assert!(
+            text.contains(&format!("\"fetched_by_principal\":\"{pod}\"")),
+            "{text}"
+        );
+        let mut me = by("ASIASECONDPROCESS");
+        assert!(matches!(shared.read(&s, &me, now), Lookup::NeedPrincipal));
+        me.principal = Some(pod.into());
+        assert!(used(shared.read(&s, &me, now)).is_some());
+        me.principal =
+            Some("arn:aws:sts::111111111111:assumed-role/eks-pod-role/other-session".into());
+        assert!(matches!(shared.read(&s, &me, now), Lookup::Miss));
+        // the same key needs no principal
+        assert!(used(shared.read(&s, &by("ASIAFIRSTPROCESS"), now)).is_some());
+        // a session recorded without a principal (long-term keys) matches by its key only
+        shared
+            .write(&s, &by("AKIALONGTERM"), &session(LONG))
+            .unwrap();
+        me.principal = Some(pod.into());
+        assert!(matches!(shared.read(&s, &me, now), Lookup::Miss));
+        // a session that expires too soon is not worth asking STS about
+        shared
+            .write(&s, &writer, &session(Duration::from_secs(30)))
+            .unwrap();
+        assert!(matches!(
+            shared.read(&s, &by("ASIATHIRDPROCESS"), now),
+            Lookup::Miss
+        ));
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -459,24 +648,75 @@ mod tests {
             expiration: SystemTime::now() - Duration::from_secs(1),
             ..session(LONG)
         };
-        shared.write(&a, SRC, &session(LONG)).unwrap();
+        shared.write(&a, &src(), &session(LONG)).unwrap();
         let path = shared.session_path(&a);
         let mut v: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
         v["expiration_ms"] = serde_json::json!(millis(SystemTime::now()) - 1_000);
         fs::write(&path, v.to_string()).unwrap(); // expired since it was written
-        assert!(shared.read(&a, SRC, SystemTime::now()).is_none());
+        assert!(used(shared.read(&a, &src(), SystemTime::now())).is_none());
         assert!(
             !shared.session_path(&a).exists(),
             "read removes its own expired file"
         );
-        shared.write(&b, SRC, &expired).unwrap();
-        shared.write(&c, SRC, &session(LONG)).unwrap();
+        shared.write(&b, &src(), &expired).unwrap();
+        shared.write(&c, &src(), &session(LONG)).unwrap();
         assert!(
             !shared.session_path(&b).exists(),
             "a write removes other expired files"
         );
         assert!(shared.session_path(&c).exists(), "and keeps valid ones");
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Issue 15, item 10: a process killed between writing its temporary file and renaming it
+    /// leaves a copy of the session (its secret included); the sweep that runs with each write
+    /// removes it once its writer is gone or it is older than a write can take, and leaves a
+    /// live writer's fresh one alone.
+    #[test]
+    fn stale_temporary_files_are_removed_and_a_live_writers_is_kept() {
+        let d = tempdir("tmpfiles");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        let stem = shared
+            .session_path(&spec(&d, "a"))
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let gone = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let me = std::process::id();
+        let killed = d.join(format!(".{stem}.{gone}.123456789.tmp"));
+        let old = d.join(format!(".{stem}.{me}.223456789.tmp"));
+        let live = d.join(format!(".{stem}.{me}.323456789.tmp"));
+        let other = d.join(".not-ours.tmp.keep");
+        for path in [&killed, &old, &live, &other] {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .unwrap();
+            f.write_all(br#"{"secret_access_key":"secret"}"#).unwrap();
+            if path == &old {
+                f.set_modified(SystemTime::now() - Duration::from_secs(600))
+                    .unwrap();
+            }
+        }
+        shared
+            .write(&spec(&d, "b"), &src(), &session(LONG))
+            .unwrap();
+        assert!(
+            !killed.exists(),
+            "the temporary file of a process that is gone"
+        );
+        assert!(!old.exists(), "a temporary file older than any write takes");
+        assert!(live.exists(), "a live writer's fresh temporary file stays");
+        assert!(other.exists(), "a file not named as ours stays");
         fs::remove_dir_all(&d).unwrap();
     }
 
@@ -486,20 +726,18 @@ mod tests {
         let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
         assert_eq!(fs::metadata(&d).unwrap().mode() & 0o777, 0o700);
         let s = spec(&d, "a");
-        assert!(shared.read(&s, SRC, SystemTime::now()).is_none());
-        shared.write(&s, SRC, &session(LONG)).unwrap();
+        assert!(used(shared.read(&s, &src(), SystemTime::now())).is_none());
+        shared.write(&s, &src(), &session(LONG)).unwrap();
         assert_eq!(
             fs::metadata(shared.session_path(&s)).unwrap().mode() & 0o777,
             0o600
         );
-        let back = shared.read(&s, SRC, SystemTime::now()).unwrap();
+        let back = used(shared.read(&s, &src(), SystemTime::now())).unwrap();
         assert_eq!(back.access_key_id, "ASIASHARED");
         // not fresh enough for a caller who needs it valid for longer
-        assert!(shared.read(&s, SRC, SystemTime::now() + LONG * 2).is_none());
+        assert!(used(shared.read(&s, &src(), SystemTime::now() + LONG * 2)).is_none());
         // another spec never gets it
-        assert!(shared
-            .read(&spec(&d, "b"), SRC, SystemTime::now())
-            .is_none());
+        assert!(used(shared.read(&spec(&d, "b"), &src(), SystemTime::now())).is_none());
         let names: Vec<_> = fs::read_dir(&d)
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -519,33 +757,33 @@ mod tests {
         // corrupt
         fs::write(&path, "{not json").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(shared.read(&s, SRC, now).is_none());
+        assert!(used(shared.read(&s, &src(), now)).is_none());
         // readable by others
-        shared.write(&s, SRC, &session(LONG)).unwrap();
+        shared.write(&s, &src(), &session(LONG)).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(shared.read(&s, SRC, now).is_none());
+        assert!(used(shared.read(&s, &src(), now)).is_none());
         // expired, or within a minute of expiry
         shared
-            .write(&s, SRC, &session(Duration::from_secs(30)))
+            .write(&s, &src(), &session(Duration::from_secs(30)))
             .unwrap();
-        assert!(shared.read(&s, SRC, now).is_none());
+        assert!(used(shared.read(&s, &src(), now)).is_none());
         // a symlink to a good file elsewhere
         let elsewhere = tempdir("hostile-target");
         let other = SharedDir::open(elsewhere.to_str().unwrap()).unwrap();
-        other.write(&s, SRC, &session(LONG)).unwrap();
+        other.write(&s, &src(), &session(LONG)).unwrap();
         fs::remove_file(&path).unwrap();
         symlink(other.session_path(&s), &path).unwrap();
-        assert!(shared.read(&s, SRC, now).is_none());
+        assert!(used(shared.read(&s, &src(), now)).is_none());
         fs::remove_file(&path).unwrap();
         // owned by another user (as root, hand it to nobody)
         if euid() == 0 {
-            shared.write(&s, SRC, &session(LONG)).unwrap();
+            shared.write(&s, &src(), &session(LONG)).unwrap();
             std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
-            assert!(shared.read(&s, SRC, now).is_none());
+            assert!(used(shared.read(&s, &src(), now)).is_none());
         }
         // a good file again is used
-        shared.write(&s, SRC, &session(LONG)).unwrap();
-        assert!(shared.read(&s, SRC, now).is_some());
+        shared.write(&s, &src(), &session(LONG)).unwrap();
+        assert!(used(shared.read(&s, &src(), now)).is_some());
         fs::remove_dir_all(&d).unwrap();
         fs::remove_dir_all(&elsewhere).unwrap();
     }

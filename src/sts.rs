@@ -37,7 +37,7 @@ use crate::cache::{FetchSession, Session, SessionSpec};
 use crate::error::{Error, Result};
 use crate::runtime::BoxFuture;
 use crate::settings::StsTarget;
-use crate::shared_cache::SharedDir;
+use crate::shared_cache::{Lookup, SharedDir, SourceId};
 
 /// Attempts per AssumeRole call: the SDK's standard retry strategy (exponential backoff with
 /// jitter; throttling, 5xx, timeouts and I/O errors are retried), bounded as a whole by
@@ -150,6 +150,8 @@ pub struct StsFetcher {
     default_region: Arc<Mutex<Option<Region>>>,
     https: Arc<std::sync::OnceLock<SharedHttpClient>>,
     clients: Arc<Mutex<HashMap<StsTarget, Client>>>,
+    /// The source principal's ARN, with the access key ID it was asked for ([`Self::principal_of`]).
+    principal: Arc<Mutex<Option<(String, String)>>>,
 }
 
 impl StsFetcher {
@@ -203,16 +205,55 @@ impl StsFetcher {
             .await
     }
 
-    /// Who the source is, for the node cache: the access key ID of the source credentials (not a
-    /// secret). From the cached source credentials, so it costs no STS call of its own; `None`
-    /// if they cannot be had (the AssumeRole then fails with the chain's own error).
-    async fn source_key(&self, target: &StsTarget) -> Option<String> {
+    /// The source credentials, for the node cache to tell who the source is: the cached ones, so
+    /// this costs no call of its own (they are needed to sign the AssumeRole anyway); `None` if
+    /// they cannot be had (the AssumeRole then fails with the chain's own error).
+    async fn source_credentials(&self, target: &StsTarget) -> Option<Credentials> {
         self.client(target).await.ok()?;
         let source = self.source.get()?.clone();
         match source.0.credentials().await {
-            Ok(c) => Some(c.access_key_id().to_owned()),
+            Ok(c) => Some(c),
             Err(e) => {
                 tracing::debug!("no source credentials for the node cache: {e}");
+                None
+            }
+        }
+    }
+
+    /// The ARN of the principal whose credentials `creds` are, as STS reports it
+    /// (`sts:GetCallerIdentity`, which needs no permission, signed with exactly these credentials,
+    /// on the STS endpoint `target` names). Asked once per access key ID per process; `None` if
+    /// STS did not answer (the node cache then goes by the access key ID alone).
+    async fn principal_of(&self, target: &StsTarget, creds: &Credentials) -> Option<String> {
+        let known = self
+            .principal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some((key, arn)) = known {
+            if key == creds.access_key_id() {
+                return Some(arn);
+            }
+        }
+        let config = self.client_config(target).await.ok()?;
+        let client = Client::from_conf(
+            config
+                .credentials_provider(SharedCredentialsProvider::new(creds.clone()))
+                .build(),
+        );
+        match client.get_caller_identity().send().await {
+            Ok(out) => {
+                let arn = out.arn().filter(|a| !a.is_empty())?.to_owned();
+                tracing::debug!(principal = %arn, "the source principal, for the node cache");
+                *self.principal.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((creds.access_key_id().to_owned(), arn.clone()));
+                Some(arn)
+            }
+            Err(e) => {
+                tracing::debug!(
+                    "no source principal for the node cache (GetCallerIdentity): {}",
+                    causes(&e)
+                );
                 None
             }
         }
@@ -563,21 +604,63 @@ impl StsFetcher {
             }
             None => return self.assume_role(spec).await,
         };
-        let Some(source) = self.source_key(&spec.sts).await else {
+        let Some(creds) = self.source_credentials(&spec.sts).await else {
             return self.assume_role(spec).await;
         };
-        let read = |shared: &SharedDir| {
-            let (shared, spec, source) = (shared.clone(), spec.clone(), source.clone());
-            off_runtime(move || shared.read(&spec, &source, min_expiration))
+        let mut source = SourceId {
+            key: creds.access_key_id().to_owned(),
+            principal: None,
         };
-        if let Some(s) = read(&shared).await.flatten() {
+        // Long-term keys are the same in every process and are told apart by their key alone;
+        // temporary ones differ in every process (or as they rotate) and are told apart by their
+        // principal, which STS names.
+        let temporary = creds.session_token().is_some();
+        let found = self
+            .shared_session(
+                &shared,
+                spec,
+                &mut source,
+                &creds,
+                temporary,
+                min_expiration,
+            )
+            .await;
+        if let Some(s) = found {
             return Ok(s);
         }
         let lock = shared.lock(spec, spec.sts.timeout).await;
-        if let Some(s) = read(&shared).await.flatten() {
+        let found = self
+            .shared_session(
+                &shared,
+                spec,
+                &mut source,
+                &creds,
+                temporary,
+                min_expiration,
+            )
+            .await;
+        if let Some(s) = found {
             return Ok(s); // another process fetched it while this one waited for the lock
         }
-        let session = self.assume_role(spec).await?;
+        // What this process writes must name its principal, or processes whose temporary keys
+        // differ cannot share it: asked while STS makes the session.
+        let session = if temporary && source.principal.is_none() {
+            let asking = {
+                let (this, target) = (self.clone(), spec.sts.clone());
+                tokio::spawn(async move { this.principal_of(&target, &creds).await })
+            };
+            let session = match self.assume_role(spec).await {
+                Ok(s) => s,
+                Err(e) => {
+                    asking.abort();
+                    return Err(e);
+                }
+            };
+            source.principal = asking.await.ok().flatten();
+            session
+        } else {
+            self.assume_role(spec).await?
+        };
         let written = {
             let (shared, spec, session) = (shared.clone(), spec.clone(), session.clone());
             off_runtime(move || shared.write(&spec, &source, &session)).await
@@ -587,6 +670,37 @@ impl StsFetcher {
         }
         drop(lock);
         Ok(session)
+    }
+
+    /// The node cache's session for `spec` that this process's source (`source`, whose
+    /// credentials are `creds`) fetched, if there is one valid until `min_expiration`. A session
+    /// fetched under another access key ID by a principal STS named is used if STS names this
+    /// process's temporary credentials the same (asked then, once per key: `source` keeps it).
+    async fn shared_session(
+        &self,
+        shared: &SharedDir,
+        spec: &SessionSpec,
+        source: &mut SourceId,
+        creds: &Credentials,
+        temporary: bool,
+        min_expiration: SystemTime,
+    ) -> Option<Session> {
+        let read = |source: SourceId| {
+            let (shared, spec) = (shared.clone(), spec.clone());
+            off_runtime(move || shared.read(&spec, &source, min_expiration))
+        };
+        match read(source.clone()).await? {
+            Lookup::Use(s) => Some(s),
+            Lookup::Miss => None,
+            Lookup::NeedPrincipal if !temporary => None,
+            Lookup::NeedPrincipal => {
+                source.principal = Some(self.principal_of(&spec.sts, creds).await?);
+                match read(source.clone()).await? {
+                    Lookup::Use(s) => Some(s),
+                    Lookup::Miss | Lookup::NeedPrincipal => None,
+                }
+            }
+        }
     }
 }
 

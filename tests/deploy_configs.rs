@@ -34,7 +34,8 @@ fn is_rolebridge_key(key: &str) -> bool {
 
 /// The users and groups a configuration gives a role of their own (`rolebridge.user.<U>.role.arn`,
 /// `rolebridge.group.<G>.role.arn`), as (user, groups) to resolve the settings for; with a global
-/// role, also a user with neither.
+/// role, also a user with neither. Each has a group (`other`, with no keys): a user with no groups
+/// is refused where group keys are set.
 fn tenants(raw: &RawSettings) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for key in raw.values.keys() {
@@ -42,7 +43,7 @@ fn tenants(raw: &RawSettings) -> Vec<(String, Vec<String>)> {
             .strip_prefix(USER_PREFIX)
             .and_then(|r| r.strip_suffix(".role.arn"))
         {
-            out.push((u.to_owned(), vec![]));
+            out.push((u.to_owned(), vec!["other".to_owned()]));
         }
         if let Some(g) = key
             .strip_prefix(GROUP_PREFIX)
@@ -55,7 +56,7 @@ fn tenants(raw: &RawSettings) -> Vec<(String, Vec<String>)> {
         }
     }
     if raw.values.contains_key("rolebridge.role.arn") {
-        out.push(("hadoop".to_owned(), vec![]));
+        out.push(("hadoop".to_owned(), vec!["other".to_owned()]));
     }
     out
 }
@@ -175,7 +176,7 @@ fn every_configuration_sets_only_keys_the_provider_reads() {
             {
                 let nobody = RawSettings {
                     values: raw.values.clone(),
-                    ..RawSettings::new(None, Some("nobody")).with_groups(vec![])
+                    ..RawSettings::new(None, Some("nobody")).with_groups(vec!["other".into()])
                 };
                 let e = settings::resolve(&nobody).unwrap_err().to_string();
                 assert!(

@@ -131,40 +131,64 @@ fn input_error(e: Error, collected: &Collected) -> Failure {
     Failure::Input(annotated(e, collected))
 }
 
-fn raw_settings(args: &SettingsArgs, collected: &Collected) -> RawSettings {
+/// The settings as the core takes them. With a `rolebridge.group.*` key set and no `--groups`,
+/// the user's OS groups; if they cannot be had, bad input (exit 2): the bucket's or the global
+/// settings must not serve a member of a group with settings of its own.
+fn raw_settings(args: &SettingsArgs, collected: &Collected) -> Result<RawSettings, Failure> {
     let user = args.user.clone().unwrap_or_else(user_name);
     let mut raw = RawSettings::new(args.bucket.as_deref(), Some(&user));
     raw.values = collected.values.clone();
     raw.groups = match &args.groups {
-        Some(g) => Some(g.iter().map(|g| g.trim().to_owned()).collect()),
-        None if raw.has_group_settings() => Some(os_groups(&user)),
+        Some(g) => Some(
+            g.iter()
+                .map(|g| g.trim().to_owned())
+                .filter(|g| !g.is_empty())
+                .collect(),
+        ),
+        None if raw.has_group_settings() => Some(os_groups(&user).map_err(|e| {
+            Failure::Input(format!(
+                "rolebridge.group.* keys are set, so the groups of user {user} must be known, but \
+                 they cannot be looked up: {e}. rolebridge never lets the bucket's or the global \
+                 settings stand in for a group's: give the user's groups with --groups, or run it \
+                 where `id {user}` knows the user"
+            ))
+        })?),
         None => None,
     };
-    raw
+    Ok(raw)
 }
 
 /// The user's OS groups as Hadoop's default group mapping (ShellBasedUnixGroupsMapping) lists
-/// them: the primary group first, then the others (`id -gn`, `id -Gn`); none if `id` fails.
-fn os_groups(user: &str) -> Vec<String> {
-    let id = |flag: &str| {
-        std::process::Command::new("id")
+/// them: the primary group first, then the others (`id -gn`, `id -Gn`). An error says what `id`
+/// said when it fails or lists no groups.
+fn os_groups(user: &str) -> Result<Vec<String>, String> {
+    let id = |flag: &str| -> Result<String, String> {
+        let o = std::process::Command::new("id")
             .args([flag, user])
             .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
+            .map_err(|e| format!("`id {flag} {user}` could not be run: {e}"))?;
+        if !o.status.success() {
+            return Err(format!(
+                "`id {flag} {user}` failed ({}): {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
     };
+    let (primary, all) = (id("-gn")?, id("-Gn")?);
     let mut groups: Vec<String> = Vec::new();
-    for g in id("-gn")
-        .split_whitespace()
-        .chain(id("-Gn").split_whitespace())
-    {
+    for g in primary.split_whitespace().chain(all.split_whitespace()) {
         if !groups.iter().any(|x| x == g) {
             groups.push(g.to_owned());
         }
     }
-    groups
+    if groups.is_empty() {
+        return Err(format!(
+            "`id -gn {user}` and `id -Gn {user}` succeeded but printed no groups"
+        ));
+    }
+    Ok(groups)
 }
 
 /// Set in the environment of whatever credential-process starts: the AWS default chain it reads
@@ -182,7 +206,7 @@ fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
     // Before any thread of ours starts.
     std::env::set_var(RUNNING, "1");
     let collected = conf::collect(args).map_err(Failure::Input)?;
-    let raw = raw_settings(args, &collected);
+    let raw = raw_settings(args, &collected)?;
     let mut resolved = settings::resolve(&raw).map_err(|e| input_error(e, &collected))?;
     // Sessions are kept between invocations unless the cache.dir key that applies to these
     // settings says where else (another bucket's or user's key does not).
@@ -245,7 +269,7 @@ fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
 
 fn run_doctor(args: &SettingsArgs, d: &doctor::DoctorArgs) -> Result<(), Failure> {
     let collected = conf::collect(args).map_err(Failure::Input)?;
-    let raw = raw_settings(args, &collected);
+    let raw = raw_settings(args, &collected)?;
     if args.bucket.is_none() {
         return Err(Failure::Input(
             "--bucket is required for doctor: the bucket to check".into(),
@@ -275,7 +299,7 @@ fn run_doctor(args: &SettingsArgs, d: &doctor::DoctorArgs) -> Result<(), Failure
 
 fn print_policies(args: &SettingsArgs, p: &policy::PolicyArgs) -> Result<(), Failure> {
     let collected = conf::collect(args).map_err(Failure::Input)?;
-    let raw = raw_settings(args, &collected);
+    let raw = raw_settings(args, &collected)?;
     let resolved = settings::resolve(&raw).map_err(|e| input_error(e, &collected))?;
     policy::validate(p, args.bucket.as_deref()).map_err(Failure::Input)?;
     let bucket = args.bucket.as_deref().unwrap_or_default();
@@ -317,5 +341,14 @@ fn duration_key(raw: &RawSettings) -> String {
             "rolebridge.session.duration".into()
         }
         _ => "rolebridge.session.duration (--duration)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_groups_of_a_user_id_does_not_know_are_an_error_naming_the_user() {
+        let e = super::os_groups("rolebridge-no-such-user").unwrap_err();
+        assert!(e.contains("`id -gn rolebridge-no-such-user` failed"), "{e}");
     }
 }

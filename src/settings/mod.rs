@@ -136,10 +136,34 @@ pub fn key_used(raw: &RawSettings, key: Key) -> Option<String> {
     lookup(raw, key).ok().flatten().map(|f| f.key)
 }
 
+/// With a `rolebridge.group.*` key set, the user's groups must be known: without them the bucket's
+/// or the global settings would apply to a member of a group with settings of its own. A lookup
+/// that failed or found no groups (Hadoop answers both with an empty list) is refused.
+fn check_groups_known(raw: &RawSettings) -> Result<()> {
+    let Some(group_key) = raw.values.keys().find(|k| k.starts_with(GROUP_PREFIX)) else {
+        return Ok(());
+    };
+    if raw.groups.as_ref().is_some_and(|g| !g.is_empty()) {
+        return Ok(());
+    }
+    let user = raw.hadoop_user.as_deref().unwrap_or("(not given)");
+    Err(Error::setting(
+        group_key.clone(),
+        format!(
+            "is set, so the groups of Hadoop user {user} must be known, but the lookup of the \
+             user's groups found no groups (or was not made)"
+        ),
+        "Make the group mapping (hadoop.security.group.mapping; for the rolebridge command, `id`, \
+         or --groups) know the user on this node, or remove the rolebridge.group.* keys; rolebridge \
+         never lets the bucket's or the global settings stand in for a group's",
+    ))
+}
+
 /// Resolves and validates every setting. Nothing is fetched; the first broken rule is returned.
 pub fn resolve(raw: &RawSettings) -> Result<Settings> {
     check_known_keys(raw)?;
     check_bucket_scopes(raw)?;
+    check_groups_known(raw)?;
     let user = raw.hadoop_user.as_deref();
     let role = lookup(raw, ROLE_ARN)?.ok_or_else(|| no_role(raw))?;
     let role_arn = identity::substitute_role_arn(&role.key, &role.value, user, ROLE_ARN.name)?;
@@ -548,7 +572,7 @@ mod tests {
         assert!(role(tenant("bob", &["analysts", "other"])).ends_with("/analysts"));
         assert!(role(tenant("bob", &["staff"])).ends_with("/staff"));
         assert!(role(tenant("dave", &["other"])).ends_with("/bucket"));
-        let mut no_bucket = tenant("dave", &[]);
+        let mut no_bucket = tenant("dave", &["other"]);
         no_bucket.bucket = None;
         assert!(role(no_bucket).ends_with("/global"));
         // Each setting on its own: alice's role, her group's external ID.
@@ -557,14 +581,54 @@ mod tests {
         assert_eq!(s.user.as_deref(), Some("alice"));
         // User names with dots.
         assert_eq!(
-            resolve(&conf(tenant("first.last", &[])))
+            resolve(&conf(tenant("first.last", &["other"])))
                 .unwrap()
                 .session_name,
             "dotted"
         );
-        // Groups not looked up: group keys do not apply.
+        // Groups not looked up, or none found: refused, not the global role (issue 15).
         let unlooked = RawSettings::new(Some("other"), Some("bob"));
-        assert!(role(unlooked).ends_with("/global"));
+        assert!(resolve(&conf(unlooked)).is_err());
+    }
+
+    #[test]
+    fn group_settings_for_a_user_whose_groups_are_unknown_are_refused() {
+        // Issue 15: a failed group lookup (Hadoop answers an empty list) must not let the bucket's
+        // or the global role serve a member of a group that has a role of its own.
+        let conf = |r: RawSettings| {
+            r.set(
+                "rolebridge.role.arn",
+                "arn:aws:iam::222222222222:role/writer",
+            )
+            .set(
+                "rolebridge.group.interns.role.arn",
+                "arn:aws:iam::222222222222:role/interns-reader",
+            )
+        };
+        for raw in [
+            conf(tenant("intern", &[])),
+            conf(RawSettings::new(Some("lake"), Some("intern"))),
+        ] {
+            let e = resolve(&raw).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                matches!(&e, Error::Setting { key, .. } if key == "rolebridge.group.interns.role.arn"),
+                "{msg}"
+            );
+            for part in ["Hadoop user intern", "found no groups", "never"] {
+                assert!(msg.contains(part), "{part}: {msg}");
+            }
+        }
+        assert!(resolve(&conf(tenant("intern", &["interns"])))
+            .unwrap()
+            .role_arn
+            .ends_with("/interns-reader"));
+        // Without group keys the groups do not matter.
+        resolve(&tenant("intern", &[]).set(
+            "rolebridge.role.arn",
+            "arn:aws:iam::222222222222:role/writer",
+        ))
+        .unwrap();
     }
 
     /// Issue 15 item 2: the role does not depend on the order a group mapping lists groups in.
@@ -668,7 +732,7 @@ mod tests {
         assert!(on("other", "alice", &["analysts"])
             .role_arn
             .ends_with("/alice"));
-        assert!(on("logs.v2", "alice", &[])
+        assert!(on("logs.v2", "alice", &["staff"])
             .role_arn
             .ends_with("/alice-logs"));
         // user > group for the bucket > group > bucket > global
@@ -678,9 +742,11 @@ mod tests {
         assert!(on("other", "bob", &["analysts"])
             .role_arn
             .ends_with("/analysts"));
-        assert!(on("lake", "bob", &[]).role_arn.ends_with("/bucket"));
-        assert!(on("other", "bob", &[]).role_arn.ends_with("/global"));
-        assert!(on("lake", "first.last", &[]).role_arn.ends_with("/fl-lake"));
+        assert!(on("lake", "bob", &["staff"]).role_arn.ends_with("/bucket"));
+        assert!(on("other", "bob", &["staff"]).role_arn.ends_with("/global"));
+        assert!(on("lake", "first.last", &["staff"])
+            .role_arn
+            .ends_with("/fl-lake"));
         // made without a bucket: this user's bucket settings are refused, not ignored
         let mut r = conf(tenant("alice", &["analysts"]));
         r.bucket = None;
@@ -789,8 +855,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_under_users_and_groups_are_refused() {
-        let base =
-            || tenant("alice", &[]).set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/r");
+        let base = || {
+            tenant("alice", &["staff"])
+                .set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/r")
+        };
         for (typo, nearest) in [
             (
                 "rolebridge.user.alice.rol.arn",

@@ -161,6 +161,40 @@ def test_a_refusal_names_the_cause_exits_1_and_shows_no_secret(tmp_path, clients
     assert local_aws.fixture["source"]["secretAccessKey"] not in out.stderr
 
 
+@pytest.mark.parametrize("fake_id", [False, True], ids=["id-does-not-know-the-user", "id-prints-nothing"])
+def test_group_settings_and_groups_that_cannot_be_looked_up_exit_2_naming_user_and_error(
+        tmp_path, clients, local_aws, fake_id):
+    """Issue 15: with a rolebridge.group.* key set, the command looks the user's groups up with
+    `id`. When `id` fails (a user the node does not know) or prints nothing, the user's groups are
+    unknown: the command used to go on without them and hand out the global role's credentials to
+    a member of a group with a read-only role. It refuses now (exit 2), naming the user and why."""
+    d = local_aws.fixture["destA"]
+    env = dict(os.environ)
+    user = "rolebridge-no-such-user"
+    if fake_id:
+        # An `id` that succeeds and prints nothing, first on PATH.
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "id").write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / "id").chmod(0o755)
+        env["PATH"] = f"{bin_dir}:{env['PATH']}"
+        user = "intern"
+    local_aws.start_recording()
+    out = subprocess.run(
+        [rolebridge(clients), "credential-process", "--role-arn", d["roleArn"], "--external-id", d["externalId"],
+         "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--cache-dir", str(tmp_path / "c"),
+         "--user", user, "-D", "rolebridge.group.interns.role.arn=arn:aws:iam::222222222222:role/interns-reader"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    recorded = local_aws.stop_recording()
+    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
+    assert out.stdout == ""
+    assert f"user {user}" in out.stderr, out.stderr
+    assert ("printed no groups" if fake_id else "no such user") in out.stderr, out.stderr
+    assert "--groups" in out.stderr, "the fix is named: " + out.stderr
+    assert recorded == [], f"no network call: {recorded}"
+
+
 def test_help_and_version(clients):
     help_ = subprocess.run([rolebridge(clients), "credential-process", "--help"], capture_output=True, text=True)
     assert help_.returncode == 0
@@ -191,6 +225,56 @@ def test_a_source_profile_that_runs_rolebridge_again_ends_at_once(tmp_path, clie
                              local_aws.fixture["destA"]["roleArn"]],
                             env={**env, "ROLEBRIDGE_CREDENTIAL_PROCESS": "1"}, capture_output=True, text=True)
     assert direct.returncode == 1 and "started by its own source credentials" in direct.stderr, direct.stderr
+
+
+def test_runs_with_one_web_identity_share_a_session_and_another_principal_does_not(tmp_path, clients, local_aws):
+    """Issue 15, item 13: the command under a web identity source (EMR on EKS, IRSA). Each run
+    exchanges the token for source credentials of its own (another access key ID every time), so
+    the node cache, which compared access key IDs, never hit and every run made an AssumeRole and
+    rewrote the file. Runs of one principal (the pod role with one session name) now share the
+    session, at two STS calls per run (the exchange, GetCallerIdentity); another session name of
+    the role is another principal and fetches its own."""
+    d = local_aws.fixture["destSources"]
+    token = tmp_path / "token"
+    token.write_text(local_aws.fixture["webIdentity"]["token"])
+    empty = tmp_path / "empty"
+    empty.write_text("")
+
+    def run(session_name):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(
+            AWS_WEB_IDENTITY_TOKEN_FILE=str(token),
+            AWS_ROLE_ARN=local_aws.fixture["webIdentity"]["roleArn"],
+            AWS_ROLE_SESSION_NAME=session_name,
+            AWS_REGION="us-east-1",
+            AWS_ENDPOINT_URL_STS=local_aws.endpoint,
+            AWS_CONFIG_FILE=str(empty),
+            AWS_SHARED_CREDENTIALS_FILE=str(empty),
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        local_aws.start_recording()
+        out = subprocess.run(
+            [rolebridge(clients), "credential-process", "--role-arn", d["roleArn"], "--external-id", d["externalId"],
+             "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint, "--cache-dir", str(tmp_path / "cache")],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+        recorded = local_aws.stop_recording()
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout), sorted(r.form["Action"] for r in recorded if r.form.get("Action"))
+
+    first, first_calls = run("it-cli-pod")
+    later = [run("it-cli-pod") for _ in range(3)]
+    assert [calls.count("AssumeRole") for _, calls in later] == [0, 0, 0], f"the later runs fetched: {[calls for _, calls in later]}"
+    assert all(creds["AccessKeyId"] == first["AccessKeyId"] for creds, _ in later)
+    # What a run costs: its exchange and GetCallerIdentity; the first run's AssumeRole besides.
+    assert first_calls == ["AssumeRole", "AssumeRoleWithWebIdentity", "GetCallerIdentity"], first_calls
+    for _, calls in later:
+        assert calls == ["AssumeRoleWithWebIdentity", "GetCallerIdentity"], calls
+    other, calls = run("it-cli-other-session")
+    assert "AssumeRole" in calls, calls
+    assert other["AccessKeyId"] != first["AccessKeyId"]
+    arn = local_aws.session_arn_of_key(other["AccessKeyId"])
+    assert arn and arn.startswith("arn:aws:sts::222222222222:assumed-role/sources-writer/"), arn
 
 
 def test_the_aarch64_wheel_runs_under_qemu(tmp_path, local_aws):

@@ -90,7 +90,8 @@ def test_a_role_chain_passes_and_a_broken_hop_is_named(clients, local_aws):
     assert status == 1
     detail = checks["assume role"]["detail"]
     assert f"{broken['roleArn']} (role 2 of 3: hop 2 of rolebridge.role.chain)" in detail, detail
-    assert f"does not name the session of the role before it ({hub['roleArn']})" in detail, detail
+    assert f"(the session of the role before it, {hub['roleArn']})" in detail, detail
+    assert ":assumed-role/chain-hop/" in detail, detail
 
 
 def test_tags_a_trust_policy_does_not_allow(clients, local_aws):

@@ -8,8 +8,13 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.rolebridge.hadoop.RoleBridgeConfigException;
 import dev.rolebridge.hadoop.RoleBridgeCredentialsUnavailableError;
+import java.io.File;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.security.PrivilegedExceptionAction;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -150,7 +155,7 @@ class MultiTenantIT {
   void aRoleWhoseTrustPolicyDoesNotAllowTagsRefusesNamingTheMissingPermissions() throws Exception {
     Configuration conf = tenants("it-untagged");
     conf.set("rolebridge.user.dora.role.arn", aws.roleArn("tenantUntagged"));
-    UserGroupInformation dora = UserGroupInformation.createUserForTesting("dora", new String[0]);
+    UserGroupInformation dora = UserGroupInformation.createUserForTesting("dora", new String[] {"staff"});
     aws.startRecording();
     try {
       writeAs(dora, conf);
@@ -170,9 +175,113 @@ class MultiTenantIT {
   void aUserNameThatCannotBeMadeValidIsRefusedNotChanged() throws Exception {
     Configuration conf = tenants("it-badname");
     conf.set("rolebridge.role.arn", aws.roleArn("tenantAlice"));
-    UserGroupInformation odd = UserGroupInformation.createUserForTesting("jürgen müller", new String[0]);
+    UserGroupInformation odd = UserGroupInformation.createUserForTesting("jürgen müller", new String[] {"staff"});
     RoleBridgeConfigException c = refusedAtConstruction(odd, conf);
     assertEquals("rolebridge.session.name", c.getKey(), c.getMessage());
     assertTrue(c.getMessage().contains("\"jürgen müller\""), c.getMessage());
+  }
+
+  /**
+   * Issue 15: a group lookup that fails (an LDAP or SSSD timeout) or finds no groups (a user the
+   * node does not know) used to leave the user with no groups: Hadoop's
+   * {@code UserGroupInformation.getGroups()} catches the mapping's error and answers an empty list,
+   * so an intern whose group has a read-only role wrote with the global writer role. Now the
+   * provider refuses at construction, in either failure mode, naming the user, the group mapping
+   * and its error, and nothing is asked of STS or S3. The group mapping is process-wide (built
+   * once, from the configuration UGI is given first), so each runs in a JVM of its own.
+   */
+  @Test
+  void aGroupLookupThatFailsIsARefusalNotTheGlobalRole() throws Exception {
+    assertGroupLookupRefused(ThrowingGroupMapping.class, ThrowingGroupMapping.FAILURE);
+  }
+
+  @Test
+  void aGroupLookupThatFindsNoGroupsIsARefusalNotTheGlobalRole() throws Exception {
+    assertGroupLookupRefused(NoGroupsMapping.class, "No groups found for user intern");
+  }
+
+  private void assertGroupLookupRefused(Class<?> mapping, String error) throws Exception {
+    ProcessBuilder pb = childJvm(GroupLookupProbe.class, mapping.getName(), "intern",
+        aws.roleArn("tenantAnalysts"), aws.roleArn("tenantUntagged"), aws.externalId("tenantUntagged"), BUCKET);
+    List<LocalAws.Request> recorded = new ArrayList<LocalAws.Request>();
+    LocalAws.Ran r = runRecording(pb, recorded);
+    for (String mode : new String[] {"closed", "open"}) {
+      String line = resultLine(r.output, "RESULT " + mode + " ");
+      assertTrue(line.startsWith("RESULT " + mode + " refused rolebridge.group.interns.role.arn | "),
+          mode + ": refused at construction: " + r.output);
+      for (String part : new String[] {"Hadoop user intern", "hadoop.security.group.mapping", mapping.getName(),
+          error}) {
+        assertTrue(line.contains(part), part + " in: " + line);
+      }
+    }
+    assertNothingAsked(recorded, r);
+  }
+
+  /**
+   * Issue 15: when {@code UserGroupInformation.getCurrentUser()} failed, the OS user (user.name:
+   * yarn, hadoop, here this test's) stood in, and its per-user role or the global role then served
+   * a caller nobody knew. Here the process's Hadoop login fails for real: its
+   * HADOOP_TOKEN_FILE_LOCATION (as YARN sets it for a container) is not a token file. Both SDKs'
+   * providers now refuse at construction naming the cause; nothing is asked of STS.
+   */
+  @Test
+  void aCallerWhoseHadoopUserCannotBeHadIsRefusedNotTakenForTheOsUser() throws Exception {
+    File tokens = File.createTempFile("rolebridge-it-", ".tokens");
+    try {
+      Files.write(tokens.toPath(), "not a Hadoop token storage file\n".getBytes(StandardCharsets.UTF_8));
+      ProcessBuilder pb = childJvm(CurrentUserProbe.class, aws.roleArn("tenantAnalysts"),
+          aws.roleArn("tenantUntagged"), aws.externalId("tenantUntagged"), BUCKET);
+      pb.environment().put("HADOOP_TOKEN_FILE_LOCATION", tokens.getPath());
+      List<LocalAws.Request> recorded = new ArrayList<LocalAws.Request>();
+      LocalAws.Ran r = runRecording(pb, recorded);
+      for (String sdk : new String[] {"V1", "V2"}) {
+        String line = resultLine(r.output, "RESULT " + sdk + " ");
+        assertTrue(line.startsWith("RESULT " + sdk + " refused "), sdk + ": refused at construction: " + r.output);
+        for (String part : new String[] {"UserGroupInformation.getCurrentUser()", tokens.getPath(),
+            "Bad header found in token storage", "user.name"}) {
+          assertTrue(line.contains(part), part + " in: " + line);
+        }
+      }
+      assertNothingAsked(recorded, r);
+    } finally {
+      Files.delete(tokens.toPath());
+    }
+  }
+
+  /** A JVM of its own running {@code main} with the tests' class path and fixture. */
+  private static ProcessBuilder childJvm(Class<?> main, String... args) {
+    List<String> cmd = new ArrayList<String>(Arrays.asList(
+        System.getProperty("java.home") + "/bin/java", "-cp", System.getProperty("rolebridge.test.classpath"),
+        "-Dlog4j.configuration=log4j.properties",
+        "-Drolebridge.test.fixture=" + System.getProperty("rolebridge.test.fixture"), main.getName()));
+    cmd.addAll(Arrays.asList(args));
+    return new ProcessBuilder(cmd);
+  }
+
+  /** Runs {@code pb} to its end (it must exit 0), recording the requests made meanwhile into {@code recorded}. */
+  private LocalAws.Ran runRecording(ProcessBuilder pb, List<LocalAws.Request> recorded) throws Exception {
+    aws.startRecording();
+    LocalAws.Ran r;
+    try {
+      r = LocalAws.run(pb);
+    } finally {
+      recorded.addAll(aws.stopRecording());
+    }
+    assertEquals(0, r.exit, r.output);
+    return r;
+  }
+
+  private static void assertNothingAsked(List<LocalAws.Request> recorded, LocalAws.Ran r) {
+    assertEquals(0, recorded.size(), "nothing asked of STS or S3, so nothing signed by any role: " + recorded
+        + "\n" + r.output);
+  }
+
+  private static String resultLine(String output, String prefix) {
+    for (String line : output.split("\n")) {
+      if (line.startsWith(prefix)) {
+        return line;
+      }
+    }
+    throw new AssertionError("no line " + prefix + "in:\n" + output);
   }
 }

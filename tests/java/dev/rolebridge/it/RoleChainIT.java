@@ -77,7 +77,10 @@ class RoleChainIT {
       String chain = NegativeIT.chain(e);
       assertTrue(chain.contains(aws.roleArn("brokenHop") + " (role 2 of 3: hop 2 of rolebridge.role.chain)"), chain);
       assertTrue(chain.contains("AccessDenied"), chain);
-      assertTrue(chain.contains("does not name the session of the role before it (" + aws.roleArn("chainHop") + ")")
+      // the hop's caller named by its session ARN (issue 15 item 12), and the role it is a session of
+      assertTrue(chain.contains("does not name arn:aws:sts::333333333333:assumed-role/chain-hop/it-chain-broken"
+          + " (the session of the role before it, " + aws.roleArn("chainHop") + ")"), chain);
+      assertTrue(chain.contains("no external ID was sent (rolebridge.role.chain.2.external.id is not set)")
           && chain.contains("rolebridge.role.chain.2.external.id"), chain);
     } finally {
       List<LocalAws.Request> recorded = aws.stopRecording();

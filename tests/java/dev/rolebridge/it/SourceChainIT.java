@@ -124,9 +124,8 @@ class SourceChainIT {
     }
   }
 
-  @Test
-  void aProfileRoleChainSourceCallsStsInTheProcessRegion(@TempDir Path dir) throws Exception {
-    ProcessBuilder pb = child(dir);
+  /** The source of a profile role chain: profile-hop, assumed by the source user's keys. */
+  private void withProfileHop(ProcessBuilder pb, Path dir) throws Exception {
     Path config = Files.write(dir.resolve("config"), ("[profile rolebridge-it]\n"
         + "role_arn = " + aws.fixture.get("profileHop").get("roleArn").asText() + "\n"
         + "role_session_name = it-profile-hop\n"
@@ -136,6 +135,12 @@ class SourceChainIT {
         + "aws_secret_access_key = " + aws.secretKeyOf("source") + "\n").getBytes(StandardCharsets.UTF_8));
     pb.environment().put("AWS_CONFIG_FILE", config.toString());
     pb.environment().put("AWS_PROFILE", "rolebridge-it");
+  }
+
+  @Test
+  void aProfileRoleChainSourceCallsStsInTheProcessRegion(@TempDir Path dir) throws Exception {
+    ProcessBuilder pb = child(dir);
+    withProfileHop(pb, dir);
     List<LocalAws.Request> recorded = runAndRecord(pb);
 
     List<LocalAws.Request> calls = sts(recorded);
@@ -201,6 +206,76 @@ class SourceChainIT {
       assertEquals("arn:aws:sts::222222222222:assumed-role/chain-writer/it-eks-chain",
           aws.sessionArnOfKey(q.signedBy()), "every S3 request signed by the last role: " + q);
     }
+  }
+
+  /**
+   * Issue 15, item 13: with rolebridge.cache.dir, JVMs whose source is one web identity principal
+   * share one session, although each exchanges the token for source credentials of its own (another
+   * access key ID in every JVM, which the node cache used to compare, so that every JVM fetched and
+   * wrote its own session). Another principal never reuses it: another session name of the same
+   * pod role (which a trust policy can tell apart), and a profile role.
+   */
+  @Test
+  void jvmsOfOneWebIdentityShareTheNodeCacheAndOtherPrincipalsDoNot(@TempDir Path dir) throws Exception {
+    String[] conf = {"rolebridge.cache.dir", dir.resolve("cache").toString(),
+        "rolebridge.session.name", "it-eks-node-" + System.nanoTime()};
+    ProcessBuilder first = child(dir, "destSources", conf);
+    withWebIdentity(first, dir, "it-pod-shared");
+    ProcessBuilder second = child(dir, "destSources", conf);
+    withWebIdentity(second, dir, "it-pod-shared");
+    ProcessBuilder otherSession = child(dir, "destSources", conf);
+    withWebIdentity(otherSession, dir, "it-pod-other");
+    ProcessBuilder profile = child(dir, "destSources", conf);
+    withProfileHop(profile, dir);
+
+    List<LocalAws.Request> one = runAndRecord(first);
+    List<LocalAws.Request> two = runAndRecord(second);
+    List<LocalAws.Request> three = runAndRecord(otherSession);
+    List<LocalAws.Request> four = runAndRecord(profile);
+
+    String pod = "arn:aws:sts::111111111111:assumed-role/eks-pod-role/";
+    List<LocalAws.Request> fetched = sts(one);
+    assertEquals(2, fetched.size(), "the first JVM: its exchange and the AssumeRole: " + fetched);
+    assertEquals(pod + "it-pod-shared", aws.sessionArnOfKey(fetched.get(1).signedBy()));
+    assertEquals(1, sts(two).size(), "the second JVM: its own exchange, and no AssumeRole: " + sts(two));
+    assertEquals("AssumeRoleWithWebIdentity", sts(two).get(0).action());
+    assertTrue(!keysOfS3(one).isEmpty(), one.toString());
+    assertEquals(keysOfS3(one), keysOfS3(two), "the second JVM writes with the first one's session");
+    // What it costs: each JVM asks STS once who it is (GetCallerIdentity, with its own key).
+    List<LocalAws.Request> asked = callsOf(one, "GetCallerIdentity");
+    assertEquals(1, asked.size(), "the first JVM learns its principal, to record it with the session: " + one);
+    assertEquals(fetched.get(1).signedBy(), asked.get(0).signedBy());
+    asked = callsOf(two, "GetCallerIdentity");
+    assertEquals(1, asked.size(), "the second JVM asks who it is: " + two);
+    assertTrue(!asked.get(0).signedBy().equals(fetched.get(1).signedBy()),
+        "with source credentials of its own: " + asked.get(0));
+
+    List<LocalAws.Request> own = sts(three);
+    assertEquals(2, own.size(), "another session name of the pod role fetches its own: " + own);
+    assertEquals(pod + "it-pod-other", aws.sessionArnOfKey(own.get(1).signedBy()));
+    own = sts(four);
+    assertEquals(2, own.size(), "a profile role fetches its own: " + own);
+    assertEquals("arn:aws:sts::111111111111:assumed-role/profile-hop/it-profile-hop",
+        aws.sessionArnOfKey(own.get(1).signedBy()));
+  }
+
+  private static List<LocalAws.Request> callsOf(List<LocalAws.Request> recorded, String action) {
+    List<LocalAws.Request> out = new ArrayList<LocalAws.Request>();
+    for (LocalAws.Request r : recorded) {
+      if (action.equals(r.action())) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  /** The access key IDs that signed the S3 requests. */
+  private static java.util.Set<String> keysOfS3(List<LocalAws.Request> recorded) {
+    java.util.Set<String> keys = new java.util.TreeSet<String>();
+    for (LocalAws.Request q : LocalAws.s3Calls(recorded)) {
+      keys.add(q.signedBy());
+    }
+    return keys;
   }
 
   private static String sessionNameOf(LocalAws.Request assume) {

@@ -15,6 +15,7 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.security.Groups;
 import org.apache.hadoop.security.UserGroupInformation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -135,7 +136,8 @@ final class ProviderCore<T> implements Closeable {
    * the provider, for the message when per-bucket settings cannot apply.
    *
    * @throws RoleBridgeConfigException if a setting is invalid, or per-bucket settings are set and
-   *     the provider has no bucket
+   *     the provider has no bucket, or the Hadoop user cannot be had, or group settings are set and
+   *     the user's groups cannot be had
    */
   static <T> ProviderCore<T> open(URI uri, Configuration conf, Converter<T> converter, String constructedBy) {
     if (conf == null) {
@@ -148,8 +150,7 @@ final class ProviderCore<T> implements Closeable {
     }
     NativeLoader.ensureLoaded();
     UserGroupInformation ugi = currentUser();
-    String user = ugi == null ? System.getProperty("user.name") : ugi.getShortUserName();
-    long handle = NativeBridge.open(bucket, user, groups(ugi, settings), settings);
+    long handle = NativeBridge.open(bucket, ugi.getShortUserName(), groups(ugi, conf, settings), settings);
     String description = NativeBridge.describe(handle);
     LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
     return new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle),
@@ -210,27 +211,71 @@ final class ProviderCore<T> implements Closeable {
     return true;
   }
 
-  /** The Hadoop user the provider is made for: S3A and EMRFS make a file system per user. */
+  /**
+   * The Hadoop user the provider is made for: S3A and EMRFS make a file system per user. If Hadoop
+   * cannot say who the caller is, nobody stands in for it (the OS user is a service account).
+   */
   private static UserGroupInformation currentUser() {
     try {
       return UserGroupInformation.getCurrentUser();
     } catch (IOException | RuntimeException e) {
-      LOG.debug("rolebridge: no Hadoop user, using user.name", e);
-      return null;
+      RoleBridgeConfigException refusal = new RoleBridgeConfigException(null,
+          String.format(RoleBridgeConstants.E_NO_HADOOP_USER, causes(e)));
+      refusal.initCause(e);
+      throw refusal;
     }
+  }
+
+  /** {@code e} and its causes, for a message: "class: message (caused by class: message)". */
+  private static String causes(Throwable e) {
+    StringBuilder b = new StringBuilder(e.toString());
+    for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+      b.append(" (caused by ").append(c).append(')');
+    }
+    return b.toString();
   }
 
   /**
    * The user's groups in Hadoop's order, looked up (through Hadoop's group mapping, which may ask
-   * the OS or LDAP) only when some {@code rolebridge.group.*} key is set; else null.
+   * the OS or LDAP) only when some {@code rolebridge.group.*} key is set; else null. A lookup that
+   * fails or finds no groups is a refusal: the bucket's or the global settings would otherwise
+   * apply to a member of a group that has settings of its own.
    */
-  private static String[] groups(UserGroupInformation ugi, String[] keysAndValues) {
+  private static String[] groups(UserGroupInformation ugi, Configuration conf, String[] keysAndValues) {
+    String groupKey = null;
     for (int i = 0; i < keysAndValues.length; i += 2) {
-      if (keysAndValues[i].startsWith(RoleBridgeConstants.GROUP_PREFIX)) {
-        return ugi == null ? new String[0] : ugi.getGroupNames();
+      String key = keysAndValues[i];
+      if (key.startsWith(RoleBridgeConstants.GROUP_PREFIX) && (groupKey == null || key.compareTo(groupKey) < 0)) {
+        groupKey = key;
       }
     }
-    return null;
+    if (groupKey == null) {
+      return null;
+    }
+    // UGI's groups are the ones Hadoop itself uses for this user (and a test user's, from
+    // createUserForTesting). UGI answers an empty list both when the mapping found none and when it
+    // failed (it catches the IOException): then ask the group mapping service UGI uses, which
+    // throws, for the reason.
+    String[] names = ugi.getGroupNames();
+    if (names.length > 0) {
+      return names;
+    }
+    String user = ugi.getShortUserName();
+    String why;
+    try {
+      List<String> again = Groups.getUserToGroupsMappingService(conf).getGroups(user);
+      if (!again.isEmpty()) {
+        return again.toArray(new String[0]); // the failure has passed: the mapping answered
+      }
+      why = "the mapping lists none";
+    } catch (IOException | RuntimeException e) {
+      why = causes(e);
+    }
+    // The class as the provider's configuration names it: on a node, the core-site.xml that
+    // Hadoop's process-wide mapping was made from too.
+    String mapping = conf.get(RoleBridgeConstants.HADOOP_GROUP_MAPPING);
+    throw new RoleBridgeConfigException(groupKey,
+        String.format(RoleBridgeConstants.E_NO_GROUPS, groupKey, user, mapping, why));
   }
 
   /** Current credentials; crosses JNI only when the native cache has to be asked again. */

@@ -85,6 +85,26 @@ public final class RoleBridgeConstants {
   /** Error text: the provider was used after close(). */
   public static final String E_CLOSED = "rolebridge provider is closed";
 
+  /** Hadoop's key naming the group mapping class, which messages name. */
+  public static final String HADOOP_GROUP_MAPPING = "hadoop.security.group.mapping";
+  /**
+   * Error text: a {@code rolebridge.group.*} key is set and the user's groups cannot be had. %1$s
+   * the group key, %2$s the user, %3$s the group mapping class, %4$s why (the mapping's error).
+   */
+  public static final String E_NO_GROUPS = "%1$s is set, so the groups of Hadoop user %2$s must be known,"
+      + " but the lookup through Hadoop's group mapping (" + HADOOP_GROUP_MAPPING + "=%3$s) found no"
+      + " groups: %4$s. Without them the bucket's or the global settings would apply to a member of a group"
+      + " that has settings of its own, so rolebridge refuses. Make the group mapping know the user on"
+      + " this node (the shell mapping runs `id %2$s`; an LDAP or SSSD mapping needs its server), or"
+      + " remove the rolebridge.group.* keys";
+  /** Error text: the Hadoop user cannot be had; %s is the failure and its causes. */
+  public static final String E_NO_HADOOP_USER = "rolebridge: the Hadoop user this provider is made for"
+      + " cannot be had: UserGroupInformation.getCurrentUser() failed: %s. Per-user and per-group"
+      + " settings, {user} and the default session name all depend on who the caller is, and the OS"
+      + " user (user.name, often a service account such as yarn or hadoop) is not the caller, so"
+      + " rolebridge refuses rather than guess. Fix the Hadoop login of this process (its Kerberos"
+      + " ticket or keytab, HADOOP_TOKEN_FILE_LOCATION, HADOOP_PROXY_USER)";
+
   /** How a host made a provider, as messages name it. */
   public static final String BY_URI_CONF = "the (URI, Configuration) constructor with no bucket in the URI";
   public static final String BY_CONF = "the (Configuration) constructor";

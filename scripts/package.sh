@@ -7,7 +7,8 @@
 # in target/wheels/ (scripts/wheel.py).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-[ -f "$JARS/hadoop/.done" ] && [ -f "$JARS/s3a/.done" ] && [ -f "$JARS/sdkv2/.done" ] \
+# The class paths deps.sh materialised from tests/maven (a stamp per set of poms).
+ls "$JARS"/.maven-* >/dev/null 2>&1 && ls "$JARS"/hadoop/*.jar "$JARS"/s3a/*.jar "$JARS"/sdkv2/*.jar >/dev/null 2>&1 \
   || die "the compile-time Hadoop/AWS SDK jars are missing: run scripts/deps.sh first"
 
 # The shim's classes are compiled once, in the x86_64 build (build.rs).

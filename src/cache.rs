@@ -487,6 +487,19 @@ mod tests {
         delay: Duration,
     }
 
+    impl FakeSts {
+        /// 15-minute sessions, no failure, each fetch taking `delay`.
+        fn new(clock: Arc<ManualClock>, delay: Duration) -> Arc<FakeSts> {
+            Arc::new(FakeSts {
+                clock,
+                duration: Duration::from_secs(900),
+                calls: AtomicU64::new(0),
+                fail: Mutex::new(None),
+                delay,
+            })
+        }
+    }
+
     impl FetchSession for FakeSts {
         fn fetch(
             &self,
@@ -548,13 +561,7 @@ mod tests {
             .build()
             .unwrap();
         let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + T0));
-        let sts = Arc::new(FakeSts {
-            clock: clock.clone(),
-            duration: Duration::from_secs(900),
-            calls: AtomicU64::new(0),
-            fail: Mutex::new(None),
-            delay,
-        });
+        let sts = FakeSts::new(clock.clone(), delay);
         let cache = SessionCache::new(
             sts.clone(),
             clock.clone(),
@@ -824,13 +831,7 @@ mod tests {
 
     fn cache_on(spawner: Arc<dyn Spawn>) -> (Arc<ManualClock>, Arc<SessionCache>) {
         let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + T0));
-        let sts = Arc::new(FakeSts {
-            clock: clock.clone(),
-            duration: Duration::from_secs(900),
-            calls: AtomicU64::new(0),
-            fail: Mutex::new(None),
-            delay: Duration::ZERO,
-        });
+        let sts = FakeSts::new(clock.clone(), Duration::ZERO);
         let cache = SessionCache::new(sts, clock.clone(), spawner, CacheOptions::default());
         (clock, Arc::new(cache))
     }

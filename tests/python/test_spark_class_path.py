@@ -39,9 +39,10 @@ def s3a_jars(jars_dir):
     return [f"{jars_dir}/s3a/hadoop-aws-3.3.1.jar", *glob.glob(f"{jars_dir}/s3a/aws-java-sdk-bundle-*.jar")]
 
 
-def run_job(local_aws, tmp_path, session_name, layout):
-    """Runs spark_job.py with the S3A + rolebridge settings and `layout` (Spark keys that decide
-    where the jars are). Returns the job's result and every request the local STS + S3 saw."""
+def run_job(local_aws, tmp_path, session_name, layout, python=sys.executable, provider=PROVIDER):
+    """Runs spark_job.py with `python` (whose pyspark it uses) and the S3A + rolebridge settings
+    naming `provider`, and `layout` (Spark keys that decide where the jars are). Returns the job's
+    result, every request the local STS + S3 saw, and the job's log."""
     dest = local_aws.fixture["destA"]
     log4j = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "java", "log4j-demo.properties"))
     java_options = f"{ADD_OPENS} -Dlog4j.configuration=file:{log4j}"
@@ -55,7 +56,7 @@ def run_job(local_aws, tmp_path, session_name, layout):
         "spark.hadoop.fs.s3a.endpoint": local_aws.endpoint,
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
-        "spark.hadoop.fs.s3a.aws.credentials.provider": PROVIDER,
+        "spark.hadoop.fs.s3a.aws.credentials.provider": provider,
         "spark.hadoop.rolebridge.role.arn": dest["roleArn"],
         "spark.hadoop.rolebridge.external.id": dest["externalId"],
         "spark.hadoop.rolebridge.session.name": session_name,
@@ -73,7 +74,7 @@ def run_job(local_aws, tmp_path, session_name, layout):
         "rows": ROWS,
     }))
     local_aws.start_recording()
-    proc = subprocess.run([sys.executable, JOB, str(settings)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([python, JOB, str(settings)], capture_output=True, text=True, timeout=600)
     recorded = local_aws.stop_recording()
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"the job printed no result (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"

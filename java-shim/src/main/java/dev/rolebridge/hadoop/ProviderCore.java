@@ -287,6 +287,37 @@ final class ProviderCore<T> implements Closeable {
     return fetch(false);
   }
 
+  /**
+   * Completes {@code into} with the current credentials: at once when they are cached (the same
+   * volatile reads as {@link #get()}), else when the fetch under way (or a new one) completes, on
+   * the {@code rolebridge-fetch} thread that ran it. Never waits for STS or for the native cache,
+   * so an event-loop thread of an async client is never parked; a failure completes {@code into}
+   * exceptionally, as the failure mode has it thrown by {@link #get()}. Cancelling {@code into}
+   * does not cancel the fetch, which other callers may be waiting for.
+   */
+  void getAsync(CompletableFuture<? super T> into) {
+    Current<T> c = current;
+    if (c != null && c.generation == session.generation && System.currentTimeMillis() < c.askAgainAtMillis) {
+      into.complete(c.credentials);
+      return;
+    }
+    CompletableFuture<T> f;
+    try {
+      f = start(false);
+    } catch (RuntimeException e) {
+      into.completeExceptionally(failure(e));
+      return;
+    }
+    f.whenComplete((credentials, t) -> {
+      if (t == null) {
+        into.complete(credentials);
+      } else {
+        into.completeExceptionally(failure(t instanceof RuntimeException ? (RuntimeException) t
+            : new IllegalStateException("rolebridge: the native call failed: " + t, t)));
+      }
+    });
+  }
+
   /** New credentials from a new session, which every provider of the session then hands out. */
   T refresh() {
     return fetch(true);
@@ -296,9 +327,11 @@ final class ProviderCore<T> implements Closeable {
     try {
       return await(start(force));
     } catch (RuntimeException e) {
-      // The one place the failure mode is applied, to every failure at call time: STS's, a
-      // setting found wrong only now (no region), an interrupt, a closed provider, a bug.
-      throw failed(e);
+      Throwable t = failure(e);
+      if (t instanceof Error) {
+        throw (Error) t;
+      }
+      throw (RuntimeException) t;
     }
   }
 
@@ -385,12 +418,13 @@ final class ProviderCore<T> implements Closeable {
     }
   }
 
-  /** A failure to produce credentials, as the failure mode has it thrown. */
-  private RuntimeException failed(RuntimeException e) {
-    if (failsOpen) {
-      return converter.whenOpen(e);
-    }
-    throw unavailable(description, e);
+  /**
+   * A failure to produce credentials, as the failure mode has it thrown. The one place the failure
+   * mode is applied, to every failure at call time, blocking or async: STS's, a setting found wrong
+   * only now (no region), an interrupt, a closed provider, a bug.
+   */
+  private Throwable failure(RuntimeException e) {
+    return failsOpen ? converter.whenOpen(e) : unavailable(description, e);
   }
 
   /**

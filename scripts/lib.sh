@@ -5,8 +5,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${ROLEBRIDGE_CACHE:-$HOME/.cache/rolebridge}
 JARS=$CACHE/jars
 VENV=$CACHE/venv
-# pyspark 4.0.0 (Hadoop 3.4.1 inside) for the Spark 4 jobs: a venv of its own beside pyspark 3.2.4's.
+# pyspark 4.0.0 (Hadoop 3.4.1 inside) for the Spark 4 jobs and pyspark 3.5.7 (Hadoop 3.3.4) for the
+# Spark-on-YARN job: venvs of their own beside pyspark 3.2.4's.
 SPARK4_VENV=$CACHE/venv-spark4
+SPARK35_VENV=$CACHE/venv-spark35
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
 RELEASE_DIR=$ROOT/target/release
 JAR=$RELEASE_DIR/rolebridge-$VERSION.jar
@@ -37,7 +39,9 @@ cp_of() { local d=$1; ls "$JARS/$d"/*.jar | tr '\n' ':' | sed 's/:$//'; }
 # path, at pinned versions, resolved into a local Maven repository in the cache ($M2). Each is
 # copied into $JARS/<module>: hadoop, s3a and sdkv2 (Hadoop 3.3.1, S3A 3.3.1 + SDK v1, SDK v2: what
 # build.rs compiles the shim against and the main test JVM runs), hadoop34 and s3a34 (Hadoop 3.4.1,
-# S3A 3.4.1 + the SDK v2 bundle: the child JVMs of S3A34IT) and junit (the console launcher).
+# S3A 3.4.1 + the SDK v2 bundle: the child JVMs of S3A34IT and the Hadoop 3.4.1 peer of the
+# benchmark), s3a334 (S3A 3.3.4 + SDK v1 1.12.262: the Spark 3.5 job on YARN), yarn (the YARN
+# minicluster, tests/yarn/MiniYarn.java), junit (the console launcher) and jmh (the benchmark).
 M2=$CACHE/m2
 MAVEN_POMS=$ROOT/tests/maven
 # The SDK bundles stay whole: Maven downloads them whole anyway, and cutting the v1 bundle to the
@@ -115,7 +119,7 @@ runtime_cp() { echo "$JAR:$(cp_of hadoop):$(cp_of s3a):$(cp_of sdkv2)"; }
 # JUnit 5's console launcher (from Maven Central, see maven_class_paths).
 junit_cp() { cp_of junit; }
 
-# Compiles tests/java into target/java-tests against the jar and the real Hadoop/SDK jars. The
+# Compiles tests/java into target/java-tests against the jar, the real Hadoop/SDK jars and JMH. The
 # probes (tests/java/dev/rolebridge/probe), which child JVMs of every Java version run, are
 # compiled apart as Java 8 bytecode into target/java-probes, which is also on the tests' class path.
 PROBES=$ROOT/target/java-probes
@@ -125,7 +129,9 @@ compile_java_tests() {
   find "$ROOT/tests/java/dev/rolebridge/probe" -name '*.java' > "$PROBES/sources.txt"
   javac --release 8 -encoding UTF-8 -d "$PROBES" -cp "$(runtime_cp)" @"$PROBES/sources.txt"
   find "$ROOT/tests/java" -name '*.java' -not -path '*/dev/rolebridge/probe/*' > "$out/sources.txt"
-  javac -encoding UTF-8 -d "$out" -cp "$(runtime_cp):$PROBES:$(junit_cp)" @"$out/sources.txt"
+  # JMH's annotation processor generates the benchmarks' harness (dev.rolebridge.bench) and META-INF/BenchmarkList.
+  javac -encoding UTF-8 -d "$out" -cp "$(runtime_cp):$PROBES:$(junit_cp):$(cp_of jmh)" \
+    -processorpath "$(cp_of jmh)" @"$out/sources.txt"
   cp "$ROOT/tests/java/"log4j*.properties "$out/"
 }
 

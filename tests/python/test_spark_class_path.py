@@ -39,10 +39,12 @@ def s3a_jars(jars_dir):
     return [f"{jars_dir}/s3a/hadoop-aws-3.3.1.jar", *glob.glob(f"{jars_dir}/s3a/aws-java-sdk-bundle-*.jar")]
 
 
-def run_job(local_aws, tmp_path, session_name, layout, python=sys.executable, provider=PROVIDER):
+def run_job(local_aws, tmp_path, session_name, layout, python=sys.executable, provider=PROVIDER,
+            master="local-cluster[1,1,1024]", partitions=4, env=None):
     """Runs spark_job.py with `python` (whose pyspark it uses) and the S3A + rolebridge settings
     naming `provider`, and `layout` (Spark keys that decide where the jars are). Returns the job's
-    result, every request the local STS + S3 saw, and the job's log."""
+    result, every request the local STS + S3 saw, and the job's log. `env` is added to the
+    environment of the job's process (the driver's)."""
     dest = local_aws.fixture["destA"]
     log4j = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "java", "log4j-demo.properties"))
     java_options = f"{ADD_OPENS} -Dlog4j.configuration=file:{log4j}"
@@ -66,15 +68,17 @@ def run_job(local_aws, tmp_path, session_name, layout, python=sys.executable, pr
     conf.update(layout)
     settings = tmp_path / "job.json"
     settings.write_text(json.dumps({
-        # One worker with one core: the executor is a JVM of its own, started with
+        # By default one worker with one core: the executor is a JVM of its own, started with
         # spark.executor.extraClassPath as a cluster's executors are.
-        "master": "local-cluster[1,1,1024]",
+        "master": master,
         "conf": conf,
         "path": f"s3a://{dest['bucket']}/spark/{session_name}",
         "rows": ROWS,
+        "partitions": partitions,
     }))
     local_aws.start_recording()
-    proc = subprocess.run([python, JOB, str(settings)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([python, JOB, str(settings)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})})
     recorded = local_aws.stop_recording()
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"the job printed no result (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"

@@ -148,13 +148,36 @@ final class ProviderCore<T> implements Closeable {
     if (bucket == null) {
       refuseBucketSettings(settings, constructedBy);
     }
-    NativeLoader.ensureLoaded();
+    String library = NativeLoader.ensureLoaded();
+    announce(library);
     UserGroupInformation ugi = currentUser();
     long handle = NativeBridge.open(bucket, ugi.getShortUserName(), groups(ugi, conf, settings), settings);
     String description = NativeBridge.describe(handle);
     LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
     return new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle),
         session(NativeBridge.sessionId(handle)));
+  }
+
+  private static boolean announced;
+
+  /**
+   * Once per class loader, at INFO: the version, the jar the classes came from and the library
+   * loaded, so that a node's or a container's log says which rolebridge served it (a jar YARN
+   * localised, one in auxlib/, an older copy elsewhere on the class path).
+   */
+  private static synchronized void announce(String library) {
+    if (announced) {
+      return;
+    }
+    announced = true;
+    String jar;
+    try {
+      java.security.CodeSource source = ProviderCore.class.getProtectionDomain().getCodeSource();
+      jar = source == null || source.getLocation() == null ? "an unknown location" : source.getLocation().toString();
+    } catch (SecurityException e) {
+      jar = "an unknown location (" + e.getMessage() + ")";
+    }
+    LOG.info("rolebridge {} from {}; native library {}", BuildInfo.VERSION, jar, library);
   }
 
   /** A provider without a bucket cannot apply rolebridge.bucket.* settings: refuse rather than ignore them. */

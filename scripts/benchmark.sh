@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks rolebridge against the peer providers in one run, against the same local STS
-# (dev.rolebridge.bench.ProviderBenchmark), and prints a Markdown report. With --write, also
+# (dev.rolebridge.bench.ProviderBenchmark: JMH for the timings), and prints a Markdown report. With --write, also
 # writes it to BENCHMARKS.md with the command and the machine it ran on. Then the command's
 # credential-process against the boto3 recipe it replaces (scripts/bench_credential_process.py).
-# Takes about 7 minutes.
+# Takes about 20 minutes.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 write=
@@ -14,8 +14,13 @@ start_local_aws
 trap stop_local_aws EXIT
 compile_java_tests
 report=$(mktemp)
+# The Hadoop 3.4.1 peer's class path: Hadoop 3.4.1, S3A 3.4.1 with the SDK v2 bundle it declares, and
+# the SDK v1 bundle (the benchmark's classes link against it; S3A 3.4.1 does not use it) and Jackson
+# (the fixture's reader; Hadoop 3.4.1's client jars shade theirs).
+cp34="$JAR:$(cp_of hadoop34):$(cp_of s3a34):$(ls "$JARS"/s3a/aws-java-sdk-bundle-*.jar):$(ls "$JARS"/hadoop/jackson-*.jar | tr '\n' :)$ROOT/target/java-tests:$PROBES:$(cp_of jmh)"
 $(source_env) java -Drolebridge.test.fixture="$FIXTURE" -Dlog4j.configuration=log4j-demo.properties \
-  -cp "$(runtime_cp):$ROOT/target/java-tests" dev.rolebridge.bench.ProviderBenchmark report "$JAR" "$SO" > "$report"
+  -cp "$(runtime_cp):$ROOT/target/java-tests:$PROBES:$(cp_of jmh)" dev.rolebridge.bench.ProviderBenchmark \
+  report "$JAR" "$SO" "$cp34" > "$report"
 cp_report=$(mktemp)
 $(source_env) "$VENV/bin/python" "$ROOT/scripts/bench_credential_process.py" "$FIXTURE" \
   "$ROOT/target/$X86_64/release/rolebridge" > "$cp_report"

@@ -11,7 +11,8 @@
 #   4. the Python tests (pytest): the EMR bootstrap action under dash, busybox sh and bash, the
 #      glibc floor check itself, pyspark 3.2.4 jobs (S3A 3.3.1, SDK v1) and pyspark 4.0.0 jobs
 #      (S3A 3.4.1, SDK v2) writing parquet across accounts through the providers with the class
-#      paths clusters have, and the `rolebridge` command installed from its
+#      paths clusters have, a pyspark 3.5.7 job (S3A 3.3.4, SDK v1 1.12.262) on a two-node YARN
+#      minicluster (tests/yarn/MiniYarn.java), and the `rolebridge` command installed from its
 #      wheel into a fresh venv with the AWS CLI and boto3, as their credential_process;
 #   5. scripts/leak-check.sh, which prints RSS growth figures (a report, not a pass/fail limit).
 # Ends with one line "total: N passed, M failed".

@@ -115,6 +115,8 @@ def yarn_job(local_aws, tmp_path, yarn, session_name, release_jar, s3a334_jars, 
     log4j = tmp_path / "log4j-executor.properties"
     log4j.write_text("log4j.rootLogger=ERROR, stderr\n"
                      "log4j.logger.dev.rolebridge=INFO\n"
+                     # the key of each session an executor installs (an access key ID, not a secret)
+                     "log4j.logger.dev.rolebridge.hadoop.ProviderCore=DEBUG\n"
                      "log4j.appender.stderr=org.apache.log4j.ConsoleAppender\n"
                      "log4j.appender.stderr.Target=System.err\n"
                      "log4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n"
@@ -180,7 +182,18 @@ def test_a_job_in_yarn_containers_writes_as_the_role_with_one_assume_role_per_no
         assert os.path.dirname(release_jar) not in jar, jar
         assert extracted.endswith(f"/appcache/{app}/{container}/tmp"), extracted
         nodes.setdefault(node, []).append(container)
-    assert len(nodes) == NODE_MANAGERS and max(len(c) for c in nodes.values()) >= 2, nodes
+    # 3 executors on 2 nodes: one node ran two
+    assert len(nodes) == NODE_MANAGERS, nodes
+
+    # The sessions the executors used: executors of one node share one, each node has its own.
+    keys = {}
+    for container, (node, text) in executors.items():
+        used = set(re.findall(r"rolebridge: session NativeSession\{accessKeyId=(ASIA\w+)", text))
+        assert len(used) == 1, f"{container}: sessions {used}\n{text[-3000:]}"
+        keys.setdefault(node, set()).update(used)
+    assert all(len(k) == 1 for k in keys.values()), keys
+    node_keys = {next(iter(k)) for k in keys.values()}
+    assert len(node_keys) == NODE_MANAGERS, keys
 
     # One AssumeRole per node: the driver's, and one per NodeManager whose executors worked,
     # however many executors a node ran; every S3 request signed by a session of the role.
@@ -194,6 +207,8 @@ def test_a_job_in_yarn_containers_writes_as_the_role_with_one_assume_role_per_no
     signers = {r.signed_by for r in s3}
     assert all(k.startswith("ASIA") for k in signers) and all(r.token for r in s3), signers
     assert len(signers) == len(assume_roles), f"one session per node signed: {signers}"
+    # the executors' sessions are the nodes' (the third signer is the driver's)
+    assert node_keys <= signers, (node_keys, signers)
     caches = sorted(os.listdir(tmp_path / "node-cache"))
     assert len(caches) == 1 + NODE_MANAGERS and "driver" in caches, caches
     for node_dir in caches:

@@ -15,7 +15,7 @@ import org.apache.hadoop.yarn.server.MiniYARNCluster;
  *
  * Writes WORK_DIR/conf/yarn-site.xml and core-site.xml (the cluster's addresses, file:// as the
  * default file system), prints "READY" and runs until its standard input closes. Container logs
- * are under WORK_DIR/target/rolebridge/rolebridge-logDir-nm-I_0/APPLICATION/CONTAINER/.
+ * are under WORK_DIR/target/rolebridge/yarn-N/rolebridge-logDir-nm-I_0/APPLICATION/CONTAINER/.
  */
 public final class MiniYarn {
   public static void main(String[] args) {

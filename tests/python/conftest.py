@@ -30,6 +30,12 @@ def jars_dir():
 
 
 @pytest.fixture(scope="session")
+def spark35_python():
+    """pyspark 3.5.7's venv (the Spark-on-YARN job)."""
+    return _env("ROLEBRIDGE_TEST_SPARK35_PYTHON")
+
+
+@pytest.fixture(scope="session")
 def clients(tmp_path_factory):
     """A fresh venv with the rolebridge wheel, the AWS CLI and boto3 (from the wheelhouse that
     scripts/deps.sh fills; no index)."""

@@ -39,18 +39,6 @@ PARTITIONS = 12
 OPENS = [f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in ("java.lang", "java.util", "java.lang.reflect", "java.net", "java.io")]
 
 
-def _env(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(f"{name} is not set: run the Python tests through scripts/test.sh")
-    return value
-
-
-@pytest.fixture(scope="module")
-def spark35_python():
-    return _env("ROLEBRIDGE_TEST_SPARK35_PYTHON")
-
-
 @pytest.fixture(scope="module")
 def s3a334_jars(jars_dir):
     jars = sorted(glob.glob(f"{jars_dir}/s3a334/*.jar"))

@@ -3,8 +3,8 @@ tests/yarn/MiniYarn.java) with two NodeManagers, each launching containers as JV
 from resources YARN localised. The job is pyspark 3.5.7 (Hadoop 3.3.4) with hadoop-aws 3.3.4 and the
 AWS SDK v1 bundle 1.12.262 (the SDK line of EMR 6.x and 7.x before 7.10) through
 RoleBridgeCredentialsProvider, submitted as the README says for YARN: `--jars rolebridge.jar` and
-the jar's bare file name in spark.executor.extraClassPath (YARN puts it in each container's working
-directory).
+the jar's bare file name in spark.executor.extraClassPath (each NodeManager localises the jar into
+its file cache and links it from each container's working directory).
 
 Each NodeManager stands for a node: `rolebridge.cache.dir` is `.../${env.NM_PORT}`, which Hadoop's
 Configuration expands in each container to its NodeManager's port, so each "node" has a node cache
@@ -18,6 +18,7 @@ nodes and one node runs two executors.
 import glob
 import json
 import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ from test_spark_class_path import ADD_OPENS, run_job
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MINI_YARN = os.path.join(HERE, "..", "yarn", "MiniYarn.java")
+LOG4J_DEMO = pathlib.Path(HERE, "..", "java", "log4j-demo.properties")
 PROVIDER = "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider"
 NODE_MANAGERS = 2
 EXECUTORS = 3
@@ -98,17 +100,12 @@ def yarn_job(local_aws, tmp_path, yarn, session_name, release_jar, s3a334_jars, 
     source = local_aws.fixture["source"]
     empty = tmp_path / "empty"
     empty.write_text("")
-    # The executors log rolebridge's INFO lines (which jar and library served them) and errors
-    # (Spark 3.5's log4j 2 reads a log4j 1 file named by log4j.configuration).
+    # The executors log errors as the other Spark jobs do, and rolebridge's INFO lines (which jar
+    # and library served them) and, at DEBUG, the key of each session they install (an access key
+    # ID, not a secret). Spark 3.5's log4j 2 reads a log4j 1 file named by log4j.configuration.
     log4j = tmp_path / "log4j-executor.properties"
-    log4j.write_text("log4j.rootLogger=ERROR, stderr\n"
-                     "log4j.logger.dev.rolebridge=INFO\n"
-                     # the key of each session an executor installs (an access key ID, not a secret)
-                     "log4j.logger.dev.rolebridge.hadoop.ProviderCore=DEBUG\n"
-                     "log4j.appender.stderr=org.apache.log4j.ConsoleAppender\n"
-                     "log4j.appender.stderr.Target=System.err\n"
-                     "log4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n"
-                     "log4j.appender.stderr.layout.ConversionPattern=%d{HH:mm:ss} %-5p %c{1}: %m%n\n")
+    log4j.write_text(LOG4J_DEMO.read_text() + "log4j.logger.dev.rolebridge=INFO\n"
+                     "log4j.logger.dev.rolebridge.hadoop.ProviderCore=DEBUG\n")
     executor_env = executor_env or {"AWS_ACCESS_KEY_ID": source["accessKeyId"], "AWS_SECRET_ACCESS_KEY": source["secretAccessKey"]}
     conf = {
         "spark.submit.deployMode": "client",
@@ -158,10 +155,12 @@ def test_a_job_in_yarn_containers_writes_as_the_role_with_one_assume_role_per_no
 
     # Every executor ran in a container, loaded rolebridge from the jar its NodeManager localised
     # (into the node's file cache, linked from the container's working directory; not the release
-    # jar's own path), extracted the library into the container's own temporary directory, and worked.
+    # jar's own path), extracted the library into the container's own temporary directory, and
+    # installed one session, the same as the other executors of its node.
     executors = executor_logs(yarn, app)
     assert len(executors) == EXECUTORS, sorted(executors)
     nodes = {}
+    keys = {}
     for container, (node, text) in executors.items():
         loaded = re.findall(r"rolebridge 0\.1\.0 from file:(\S+); native library jar:\S+ \(extracted to (\S+)\)", text)
         assert loaded, f"{container}: no rolebridge line in its log:\n{text[-3000:]}"
@@ -169,16 +168,13 @@ def test_a_job_in_yarn_containers_writes_as_the_role_with_one_assume_role_per_no
         assert re.search(rf"/rolebridge-localDir-nm-{node}_\d+/usercache/[^/]+/filecache/\d+/rolebridge-0\.1\.0\.jar$", jar), jar
         assert os.path.dirname(release_jar) not in jar, jar
         assert extracted.endswith(f"/appcache/{app}/{container}/tmp"), extracted
-        nodes.setdefault(node, []).append(container)
-    # 3 executors on 2 nodes: one node ran two
-    assert len(nodes) == NODE_MANAGERS, nodes
-
-    # The sessions the executors used: executors of one node share one, each node has its own.
-    keys = {}
-    for container, (node, text) in executors.items():
         used = set(re.findall(r"rolebridge: session NativeSession\{accessKeyId=(ASIA\w+)", text))
         assert len(used) == 1, f"{container}: sessions {used}\n{text[-3000:]}"
+        nodes.setdefault(node, []).append(container)
         keys.setdefault(node, set()).update(used)
+    # 3 executors on 2 nodes: one node ran two; executors of one node share one session, each
+    # node has its own.
+    assert len(nodes) == NODE_MANAGERS, nodes
     assert all(len(k) == 1 for k in keys.values()), keys
     node_keys = {next(iter(k)) for k in keys.values()}
     assert len(node_keys) == NODE_MANAGERS, keys

@@ -171,12 +171,11 @@ public final class ProviderBenchmark {
           public void close() {
           }
         };
-      case ROLEBRIDGE_V1:
+      case ROLEBRIDGE_V1: {
+        RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(URI.create("s3a://bench-bucket"), conf);
+        return wrap(p::getCredentials, p);
+      }
       case ROLEBRIDGE_V2: {
-        if (kind == Kind.ROLEBRIDGE_V1) {
-          RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(URI.create("s3a://bench-bucket"), conf);
-          return wrap(p::getCredentials, p);
-        }
         RoleBridgeCredentialsProviderV2 p = new RoleBridgeCredentialsProviderV2(URI.create("s3a://bench-bucket"), conf);
         return wrap(p::resolveCredentials, p);
       }
@@ -355,7 +354,7 @@ public final class ProviderBenchmark {
   /**
    * A JMH run in this JVM (whose class path and arguments JMH's forks inherit): {@code bench} for
    * each of {@code kinds} with {@code threads} threads. Prints one line per kind:
-   * RESULT jmh BENCH KIND THREADS SCORE ERROR P50 P99 P99.9 MAX SAMPLES.
+   * RESULT jmh BENCH KIND THREADS SCORE ERROR.
    */
   static void jmh(Jmh bench, String kinds, int threads) throws Exception {
     org.openjdk.jmh.runner.options.ChainedOptionsBuilder o = new org.openjdk.jmh.runner.options.OptionsBuilder()
@@ -372,24 +371,27 @@ public final class ProviderBenchmark {
     }
     for (org.openjdk.jmh.results.RunResult r : new org.openjdk.jmh.runner.Runner(o.build()).run()) {
       org.openjdk.jmh.results.Result<?> p = r.getPrimaryResult();
-      org.openjdk.jmh.util.Statistics st = p.getStatistics();
-      System.out.printf(Locale.ROOT, "RESULT jmh %s %s %d %s %s %s %s %s %s %d%n", bench, r.getParams().getParam("kind"),
-          threads, p.getScore(), Double.isNaN(p.getScoreError()) ? 0.0 : p.getScoreError(), st.getPercentile(50),
-          st.getPercentile(99), st.getPercentile(99.9), st.getMax(), st.getN());
+      System.out.printf(Locale.ROOT, "RESULT jmh %s %s %d %s %s%n", bench, r.getParams().getParam("kind"), threads,
+          p.getScore(), Double.isNaN(p.getScoreError()) ? 0.0 : p.getScoreError());
     }
   }
 
   // ---- the orchestrator ---------------------------------------------------------------------
 
-  /** Runs this class with {@code args} in a JVM whose class path is {@code classPath}; returns its output lines. */
-  static List<String> fork(String classPath, String... args) throws Exception {
+  /** A child JVM on {@code classPath} running {@code main} with {@code args}, with this run's fixture and key store. */
+  static List<String> javaCommand(String classPath, Class<?> main, String... args) {
     List<String> cmd = new ArrayList<String>(Arrays.asList(System.getProperty("java.home") + "/bin/java",
         "-cp", classPath,
         "-Drolebridge.test.fixture=" + System.getProperty("rolebridge.test.fixture"),
         "-D" + TlsFront.KEY_STORE_PROPERTY + "=" + System.getProperty(TlsFront.KEY_STORE_PROPERTY),
-        "-Dlog4j.configuration=log4j-demo.properties", ProviderBenchmark.class.getName()));
+        "-Dlog4j.configuration=log4j-demo.properties", main.getName()));
     cmd.addAll(Arrays.asList(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    return cmd;
+  }
+
+  /** Runs this class with {@code args} in a JVM whose class path is {@code classPath}; returns its output lines. */
+  static List<String> fork(String classPath, String... args) throws Exception {
+    Process p = new ProcessBuilder(javaCommand(classPath, ProviderBenchmark.class, args)).redirectErrorStream(true).start();
     List<String> lines = new ArrayList<String>();
     StringBuilder all = new StringBuilder();
     boolean results = false;
@@ -468,11 +470,7 @@ public final class ProviderBenchmark {
   static double coldStartMs(String classPath, Kind kind, int runs, long[] footprint) throws Exception {
     double[] ms = new double[runs];
     for (int i = 0; i < runs; i++) {
-      List<String> cmd = new ArrayList<String>(Arrays.asList(System.getProperty("java.home") + "/bin/java",
-          "-cp", classPath,
-          "-Drolebridge.test.fixture=" + System.getProperty("rolebridge.test.fixture"),
-          "-D" + TlsFront.KEY_STORE_PROPERTY + "=" + System.getProperty(TlsFront.KEY_STORE_PROPERTY),
-          "-Dlog4j.configuration=log4j-demo.properties", ProviderBenchmark.class.getName(), "cold", kind.name()));
+      List<String> cmd = javaCommand(classPath, ProviderBenchmark.class, "cold", kind.name());
       long t0 = System.nanoTime();
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       StringBuilder all = new StringBuilder();
@@ -504,11 +502,8 @@ public final class ProviderBenchmark {
     List<Process> ps = new ArrayList<Process>();
     aws.startRecording();
     for (int i = 0; i < n; i++) {
-      List<String> cmd = new ArrayList<String>(Arrays.asList(System.getProperty("java.home") + "/bin/java",
-          "-cp", System.getProperty("java.class.path"),
-          "-Drolebridge.test.fixture=" + System.getProperty("rolebridge.test.fixture"),
-          "-Dlog4j.configuration=log4j-demo.properties", dev.rolebridge.it.NodeCacheProbe.class.getName(),
-          go.getPath(), session));
+      List<String> cmd = javaCommand(System.getProperty("java.class.path"), dev.rolebridge.it.NodeCacheProbe.class,
+          go.getPath(), session);
       if (cacheDir != null) {
         cmd.add(cacheDir);
       }

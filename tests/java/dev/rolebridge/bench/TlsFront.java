@@ -23,7 +23,7 @@ import javax.net.ssl.SSLServerSocket;
  * orchestrator), and this JVM trusts it alone ({@code javax.net.ssl.trustStore}), which is set
  * before any TLS is used.
  */
-final class TlsFront implements AutoCloseable {
+final class TlsFront {
   private static final char[] PASSWORD = "rolebridge-bench".toCharArray();
   private static File keyStore;
 
@@ -58,7 +58,7 @@ final class TlsFront implements AutoCloseable {
   /** The front for {@code httpEndpoint} (one per endpoint in this JVM, kept while it runs); its host:port. */
   static synchronized String hostPortFor(String httpEndpoint) throws Exception {
     TlsFront front = FRONTS.get(httpEndpoint);
-    if (front == null || front.server.isClosed()) {
+    if (front == null) {
       front = new TlsFront(URI.create(httpEndpoint));
       FRONTS.put(httpEndpoint, front);
     }
@@ -118,9 +118,7 @@ final class TlsFront implements AutoCloseable {
         pump(client.getInputStream(), back.getOutputStream(), back);
         pump(back.getInputStream(), client.getOutputStream(), client);
       } catch (Exception e) {
-        if (!server.isClosed()) {
-          System.err.println("tls front: " + e);
-        }
+        System.err.println("tls front: " + e);
       }
     }
   }
@@ -147,10 +145,5 @@ final class TlsFront implements AutoCloseable {
     }, "tls-front-pump");
     t.setDaemon(true);
     t.start();
-  }
-
-  @Override
-  public void close() throws Exception {
-    server.close();
   }
 }

@@ -125,6 +125,18 @@ rust_passed=$(( $(count_rust "$rust_log" passed) + $(count_rust "$arm_log" passe
 rust_failed=$(( $(count_rust "$rust_log" failed) + $(count_rust "$arm_log" failed) ))
 [ "$rust_rc" -eq 0 ] && [ "$arm_rc" -eq 0 ] || [ "$rust_failed" -gt 0 ] || rust_failed=1
 echo
+# The failed tests by name, last, where a CI log's tail shows them.
+{
+  grep -h -E '^test .* FAILED$' "$rust_log" "$arm_log" 2>/dev/null | sed 's/^/rust: /'
+  [ -f "$reports"/TEST-junit-jupiter.xml ] && python3 - "$reports"/TEST-junit-jupiter.xml <<'PY'
+import sys, xml.etree.ElementTree as ET
+for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    for bad in list(case.findall("failure")) + list(case.findall("error")):
+        first = (bad.get("message") or bad.text or "").strip().splitlines()[:1]
+        print(f"java: {case.get('classname')}.{case.get('name')}: {first[0][:300] if first else ''}")
+PY
+  grep -E '^(FAILED|ERROR) ' "$py_log" | sed 's/^/python: /'
+} | sed 's/^/FAILED TEST /' || true
 echo "rust: $(count_rust "$rust_log" passed) passed on x86_64, $(count_rust "$arm_log" passed) on aarch64 (qemu); $rust_failed failed"
 echo "glibc floor $GLIBC_FLOOR: $glibc_passed libraries passed, $glibc_failed failed"
 echo "java: $java_passed passed, $java_failed failed, $java_skipped skipped"

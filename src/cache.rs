@@ -70,6 +70,9 @@ pub struct SessionSpec {
     pub sts: StsTarget,
     /// `rolebridge.cache.dir`, if sessions are shared by the processes of the node.
     pub shared_dir: Option<String>,
+    /// No role: the session is the source credentials themselves
+    /// (`rolebridge.unmapped.buckets=source`). Never shared through `shared_dir`.
+    pub source_only: bool,
 }
 
 impl SessionSpec {
@@ -88,9 +91,34 @@ impl SessionSpec {
             policy_arns: s.policy_arns.clone(),
             sts: s.sts.clone(),
             shared_dir: s.cache_dir.clone(),
+            source_only: false,
+        }
+    }
+
+    /// The spec of the source credentials themselves: every provider of the process that hands
+    /// them out shares one entry per STS target.
+    pub fn source_only(sts: &StsTarget) -> Self {
+        SessionSpec {
+            source: Source::DefaultChain,
+            chain: Vec::new(),
+            role_arn: SOURCE_ONLY.to_owned(),
+            external_id: None,
+            source_identity: None,
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
+            session_name: String::new(),
+            duration_secs: 0,
+            policy: None,
+            policy_arns: Vec::new(),
+            sts: sts.clone(),
+            shared_dir: None,
+            source_only: true,
         }
     }
 }
+
+/// What messages and logs name in place of a role for the source credentials.
+pub const SOURCE_ONLY: &str = "(the source credentials: rolebridge.unmapped.buckets=source)";
 
 /// Something that makes a new session: STS in production, a counter in tests. The session must
 /// be valid until at least `min_expiration` (a shared session that expires sooner is not taken).
@@ -551,6 +579,7 @@ mod tests {
                 timeout: Duration::from_secs(30),
             },
             shared_dir: None,
+            source_only: false,
         }
     }
 

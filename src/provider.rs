@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::cache::{CacheOptions, Entry, Handout, SessionCache, SessionSpec, Timing};
 use crate::clock::SystemClock;
 use crate::error::Result;
-use crate::settings::{self, FailureMode, RawSettings, Settings};
+use crate::settings::{self, FailureMode, RawSettings, Settings, Signer};
 use crate::sts::StsFetcher;
 
 /// The process-wide cache that all providers of this process share, made on first use and
@@ -44,7 +44,7 @@ pub fn unload() -> bool {
 }
 
 pub struct Provider {
-    settings: Settings,
+    signer: Signer,
     cache: Arc<SessionCache>,
     entry: Arc<Entry>,
 }
@@ -52,22 +52,38 @@ pub struct Provider {
 impl Provider {
     /// Validates `raw` and attaches to the process-wide cache. Makes no network call.
     pub fn open(raw: &RawSettings) -> Result<Provider> {
-        Ok(Self::with_cache(settings::resolve(raw)?, global_cache()))
+        Ok(Self::for_signer(
+            settings::resolve_signer(raw)?,
+            global_cache(),
+        ))
     }
 
+    /// A provider that assumes the role of `settings`.
     pub fn with_cache(settings: Settings, cache: Arc<SessionCache>) -> Provider {
-        let entry = cache.entry(SessionSpec::from_settings(&settings));
+        Self::for_signer(Signer::Role(Box::new(settings)), cache)
+    }
+
+    pub fn for_signer(signer: Signer, cache: Arc<SessionCache>) -> Provider {
+        let spec = match &signer {
+            Signer::Role(s) => SessionSpec::from_settings(s),
+            Signer::Source(s) => SessionSpec::source_only(&s.sts),
+        };
+        let entry = cache.entry(spec);
         Provider {
-            settings,
+            signer,
             cache,
             entry,
         }
     }
 
     fn timing(&self) -> Timing {
+        let (refresh_ahead, sts_timeout) = match &self.signer {
+            Signer::Role(s) => (s.refresh_ahead, s.sts.timeout),
+            Signer::Source(s) => (s.refresh_ahead, s.sts.timeout),
+        };
         Timing {
-            refresh_ahead: self.settings.refresh_ahead,
-            wait_bound: self.settings.sts.timeout + WAIT_SLACK,
+            refresh_ahead,
+            wait_bound: sts_timeout + WAIT_SLACK,
         }
     }
 
@@ -88,16 +104,38 @@ impl Provider {
     }
 
     pub fn fails_open(&self) -> bool {
-        self.settings.failure_mode == FailureMode::Open
+        let mode = match &self.signer {
+            Signer::Role(s) => s.failure_mode,
+            Signer::Source(s) => s.failure_mode,
+        };
+        mode == FailureMode::Open
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    /// The settings of the role this provider assumes; `None` when it hands out the source
+    /// credentials (`rolebridge.unmapped.buckets=source`).
+    pub fn settings(&self) -> Option<&Settings> {
+        match &self.signer {
+            Signer::Role(s) => Some(s),
+            Signer::Source(_) => None,
+        }
     }
 
     /// Role (and chain), session name and user, for `toString()` and logs. Never a secret.
     pub fn describe(&self) -> String {
-        let s = &self.settings;
+        let failure_mode = if self.fails_open() { "open" } else { "closed" };
+        let user =
+            |u: &Option<String>| u.as_ref().map(|u| format!(" user={u}")).unwrap_or_default();
+        let s = match &self.signer {
+            Signer::Role(s) => s,
+            Signer::Source(s) => {
+                return format!(
+                    "source credentials (rolebridge.unmapped.buckets=source: no role applies to \
+                     bucket {}){} failure.mode={failure_mode}",
+                    s.bucket.as_deref().unwrap_or("(none)"),
+                    user(&s.user),
+                )
+            }
+        };
         let chain = match s.chain.is_empty() {
             true => String::new(),
             false => format!(
@@ -109,17 +147,12 @@ impl Provider {
                     .join(",")
             ),
         };
-        let user = s
-            .user
-            .as_ref()
-            .map(|u| format!(" user={u}"))
-            .unwrap_or_default();
         format!(
-            "role={}{chain} session={}{user} sts={} failure.mode={}",
+            "role={}{chain} session={}{} sts={} failure.mode={failure_mode}",
             s.role_arn,
             s.session_name,
+            user(&s.user),
             s.sts.describe(),
-            if self.fails_open() { "open" } else { "closed" }
         )
     }
 }

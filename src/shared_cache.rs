@@ -394,8 +394,11 @@ fn identity(spec: &SessionSpec) -> String {
         policy_arns,
         sts,
         shared_dir: _,
+        source_only,
     } = spec;
-    format!("{source:?}|{chain:?}|{role_arn}|{external_id:?}|{source_identity:?}|{tags:?}|{transitive_tag_keys:?}|{session_name}|{duration_secs}|{policy:?}|{policy_arns:?}|{:?}|{:?}", sts.region, sts.endpoint)
+    // (A source-only spec is never written here; should one be, it can match no role's.)
+    let only = if *source_only { "|source-only" } else { "" };
+    format!("{source:?}|{chain:?}|{role_arn}|{external_id:?}|{source_identity:?}|{tags:?}|{transitive_tag_keys:?}|{session_name}|{duration_secs}|{policy:?}|{policy_arns:?}|{:?}|{:?}{only}", sts.region, sts.endpoint)
 }
 
 fn millis(t: SystemTime) -> u64 {
@@ -532,6 +535,7 @@ mod tests {
                 timeout: Duration::from_secs(30),
             },
             shared_dir: Some(dir.to_string_lossy().into_owned()),
+            source_only: false,
         }
     }
 

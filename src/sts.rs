@@ -711,11 +711,62 @@ async fn off_runtime<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'stati
     tokio::task::spawn_blocking(work).await.ok()
 }
 
+impl StsFetcher {
+    /// The source credentials themselves, as a session (`rolebridge.unmapped.buckets=source`):
+    /// the default chain's, from this fetcher's cache of them. Long-term keys have no expiry; the
+    /// session says an hour, so that the cache asks the chain again from time to time.
+    async fn source_session(&self, target: &StsTarget) -> Result<Session> {
+        let region = match (self.process_region().await, &target.region) {
+            (Some(r), _) => r,
+            (None, Some(r)) => Region::new(r.clone()),
+            // The chain's own STS calls (web identity, SSO) need a region; plain keys and
+            // instance profiles do not.
+            (None, None) => Region::from_static("us-east-1"),
+        };
+        self.base(&region).await;
+        let no_source = |message: String| Error::Sts {
+            role_arn: crate::cache::SOURCE_ONLY.to_owned(),
+            code: "NoSourceCredentials".to_owned(),
+            message,
+            hint: "the AWS default credential chain (environment, profile, web identity, \
+                   container, instance profile) found no credentials on this node"
+                .to_owned(),
+            retryable: true,
+        };
+        let source = self
+            .source
+            .get()
+            .cloned()
+            .ok_or_else(|| no_source("no credential chain".to_owned()))?;
+        let c = source
+            .0
+            .credentials()
+            .await
+            .map_err(|e| no_source(causes(&e)))?;
+        Ok(Session {
+            access_key_id: c.access_key_id().to_owned(),
+            secret_access_key: c.secret_access_key().to_owned(),
+            session_token: c.session_token().unwrap_or_default().to_owned(),
+            expiration: c
+                .expiry()
+                .unwrap_or_else(|| SystemTime::now() + LONG_TERM_KEYS_ASKED_AGAIN),
+        })
+    }
+}
+
+/// How often the source chain is asked again for keys without an expiry.
+const LONG_TERM_KEYS_ASKED_AGAIN: Duration = Duration::from_secs(3600);
+
 impl FetchSession for StsFetcher {
     fn fetch(&self, spec: &SessionSpec, min_expiration: SystemTime) -> BoxFuture<Result<Session>> {
         let this = self.clone();
         let spec = spec.clone();
-        Box::pin(async move { this.fetch_shared_or_new(&spec, min_expiration).await })
+        Box::pin(async move {
+            if spec.source_only {
+                return this.source_session(&spec.sts).await;
+            }
+            this.fetch_shared_or_new(&spec, min_expiration).await
+        })
     }
 }
 

@@ -93,10 +93,16 @@ pub const ROLE_CHAIN: Key = Key {
     name: "role.chain",
     s3a: None,
 };
+/// What signs a bucket that no role applies to: refused (the default), or the source credentials.
+/// Global only: it says what happens where no scope gives a role.
+pub const UNMAPPED_BUCKETS: Key = Key {
+    name: "unmapped.buckets",
+    s3a: None,
+};
 
 /// Every setting, for documentation and for the Java side's key collection. Besides these, hop
 /// N of `role.chain` takes `role.chain.<N>.external.id` (see [`identity::hop_external_id_name`]).
-pub const ALL_KEYS: [Key; 16] = [
+pub const ALL_KEYS: [Key; 17] = [
     ROLE_ARN,
     EXTERNAL_ID,
     SESSION_NAME,
@@ -113,7 +119,11 @@ pub const ALL_KEYS: [Key; 16] = [
     SESSION_TAGS,
     SESSION_TAGS_TRANSITIVE,
     ROLE_CHAIN,
+    UNMAPPED_BUCKETS,
 ];
+
+/// Settings that are only read globally (`rolebridge.<name>`), never per user, group or bucket.
+pub const GLOBAL_ONLY: [Key; 1] = [UNMAPPED_BUCKETS];
 
 const SYSTEM_PROPERTIES: [&str; 2] = ["native.path", "native.tmpdir"];
 

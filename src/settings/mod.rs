@@ -159,13 +159,126 @@ fn check_groups_known(raw: &RawSettings) -> Result<()> {
     ))
 }
 
-/// Resolves and validates every setting. Nothing is fetched; the first broken rule is returned.
+/// What signs one provider's requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signer {
+    /// A role applies to the bucket (and user): its session, from AssumeRole.
+    Role(Box<Settings>),
+    /// No role applies and `rolebridge.unmapped.buckets` is `source`: the source credentials
+    /// themselves (the node's own identity), on purpose.
+    Source(SourceOnly),
+}
+
+/// The settings of a provider that hands out the source credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceOnly {
+    pub user: Option<String>,
+    pub bucket: Option<String>,
+    /// Where the source chain's own STS calls go (web identity, SSO): region and timeout only.
+    pub sts: StsTarget,
+    pub refresh_ahead: Duration,
+    pub failure_mode: FailureMode,
+}
+
+/// Resolves and validates every setting of a provider that needs a role (the command's
+/// `credential-process`, `doctor` and `policy`): a bucket that `rolebridge.unmapped.buckets=source`
+/// leaves to the source credentials is an error here.
 pub fn resolve(raw: &RawSettings) -> Result<Settings> {
+    match resolve_signer(raw)? {
+        Signer::Role(s) => Ok(*s),
+        Signer::Source(_) => Err(Error::setting(
+            "rolebridge.unmapped.buckets",
+            format!(
+                "is source, and no role applies{}, so its requests are signed with the source \
+                 credentials themselves: there is no role to assume",
+                raw.bucket
+                    .as_deref()
+                    .map(|b| format!(" to bucket {b}"))
+                    .unwrap_or_default()
+            ),
+            "Give the bucket a role (rolebridge.bucket.<BUCKET>.role.arn), or use the source \
+             credentials directly",
+        )),
+    }
+}
+
+/// `rolebridge.unmapped.buckets` says what happens where no scope gives a role: a value per user,
+/// group or bucket is refused rather than ignored.
+fn check_global_only(raw: &RawSettings) -> Result<()> {
+    for key in GLOBAL_ONLY {
+        let global = format!("{PREFIX}{}", key.name);
+        let suffix = format!(".{}", key.name);
+        let scoped = raw.values.keys().find(|k| {
+            **k != global
+                && k.ends_with(&suffix)
+                && [USER_PREFIX, GROUP_PREFIX, BUCKET_PREFIX]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+        });
+        if let Some(k) = scoped {
+            return Err(Error::setting(
+                k.clone(),
+                format!(
+                    "sets {global} for one user, group or bucket, but it is a global setting: \
+                     it says what signs the buckets that no scope gives a role"
+                ),
+                format!(
+                    "Set {global} once, and give each bucket that needs a role its own \
+                     {BUCKET_PREFIX}<BUCKET>.role.arn"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `rolebridge.unmapped.buckets`, checked against a role for every bucket.
+fn unmapped_buckets(raw: &RawSettings) -> Result<Unmapped> {
+    let Some(found) = lookup_name(raw, UNMAPPED_BUCKETS.name, None)? else {
+        return Ok(Unmapped::Refuse);
+    };
+    let unmapped = validate_unmapped_buckets(&found.key, &found.value)?;
+    if unmapped == Unmapped::Source {
+        let global_roles = [
+            format!("{PREFIX}{}", ROLE_ARN.name),
+            format!("fs.s3a.assumed.role.{}", ROLE_ARN.s3a.unwrap_or_default()),
+        ];
+        if let Some(k) = global_roles
+            .iter()
+            .find(|k| raw.values.get(*k).is_some_and(|v| !v.trim().is_empty()))
+        {
+            return Err(Error::setting(
+                found.key,
+                format!(
+                    "is source, but {k} gives every bucket a role, so no bucket would ever be \
+                     unmapped"
+                ),
+                format!(
+                    "Give each bucket that goes through a role its own \
+                     {BUCKET_PREFIX}<BUCKET>.role.arn and remove {k}, or remove \
+                     {PREFIX}{}",
+                    UNMAPPED_BUCKETS.name
+                ),
+            ));
+        }
+    }
+    Ok(unmapped)
+}
+
+/// Resolves and validates every setting. Nothing is fetched; the first broken rule is returned.
+/// Whether a role applies is decided here, from the settings alone, never on a failure.
+pub fn resolve_signer(raw: &RawSettings) -> Result<Signer> {
     check_known_keys(raw)?;
+    check_global_only(raw)?;
     check_bucket_scopes(raw)?;
     check_groups_known(raw)?;
+    let unmapped = unmapped_buckets(raw)?;
     let user = raw.hadoop_user.as_deref();
-    let role = lookup(raw, ROLE_ARN)?.ok_or_else(|| no_role(raw))?;
+    let role = match lookup(raw, ROLE_ARN)? {
+        Some(role) => role,
+        None if unmapped == Unmapped::Source => return source_only(raw).map(Signer::Source),
+        None => return Err(no_role(raw)),
+    };
     let role_arn = identity::substitute_role_arn(&role.key, &role.value, user, ROLE_ARN.name)?;
 
     let chain_found = lookup(raw, ROLE_CHAIN)?;
@@ -293,7 +406,7 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
         None => None,
     };
 
-    Ok(Settings {
+    Ok(Signer::Role(Box::new(Settings {
         user: raw.hadoop_user.clone(),
         role_arn,
         chain: hops,
@@ -309,6 +422,35 @@ pub fn resolve(raw: &RawSettings) -> Result<Settings> {
         refresh_ahead,
         failure_mode,
         cache_dir,
+    })))
+}
+
+/// The settings of a bucket no role applies to, with `rolebridge.unmapped.buckets=source`: only
+/// those that still mean something (the failure mode, the STS region and timeout of the source
+/// chain's own calls).
+fn source_only(raw: &RawSettings) -> Result<SourceOnly> {
+    let region = match lookup(raw, STS_REGION)? {
+        Some(f) => Some(validate_region(&f.key, &f.value)?),
+        None => None,
+    };
+    let timeout = match lookup(raw, STS_TIMEOUT)? {
+        Some(f) => validate_sts_timeout(&f.key, &f.value)?,
+        None => DEFAULT_STS_TIMEOUT,
+    };
+    let failure_mode = match lookup(raw, FAILURE_MODE)? {
+        Some(f) => validate_failure_mode(&f.key, &f.value)?,
+        None => FailureMode::Closed,
+    };
+    Ok(SourceOnly {
+        user: raw.hadoop_user.clone(),
+        bucket: raw.bucket.clone(),
+        sts: StsTarget {
+            region,
+            endpoint: None,
+            timeout,
+        },
+        refresh_ahead: DEFAULT_REFRESH_AHEAD,
+        failure_mode,
     })
 }
 

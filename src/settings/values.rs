@@ -108,6 +108,30 @@ pub fn validate_failure_mode(key: &str, value: &str) -> Result<FailureMode> {
     }
 }
 
+/// What signs a bucket no role applies to (`rolebridge.unmapped.buckets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmapped {
+    /// The provider is refused at construction (the default).
+    Refuse,
+    /// The source credentials (the node's own identity) sign, on purpose.
+    Source,
+}
+
+/// `refuse` or `source` (any case).
+pub fn validate_unmapped_buckets(key: &str, value: &str) -> Result<Unmapped> {
+    match value.to_ascii_lowercase().as_str() {
+        "refuse" => Ok(Unmapped::Refuse),
+        "source" => Ok(Unmapped::Source),
+        _ => Err(Error::setting(
+            key,
+            format!("{} is neither refuse nor source", shown(value)),
+            "Use refuse (the default: a bucket no role applies to is refused when its file system \
+             is made) or source (such a bucket is signed with the source credentials, the node's \
+             own identity, as it would be without rolebridge)",
+        )),
+    }
+}
+
 pub(super) fn check_refresh_ahead(
     key: &str,
     r: Duration,

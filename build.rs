@@ -2,8 +2,9 @@
 //! `target/<profile>/java-shim/classes`, where scripts/package.sh picks the classes up for the jar.
 //!
 //! Hadoop and both AWS SDKs are compile-time only dependencies. Their jars are looked for in
-//! `$ROLEBRIDGE_JAVA_CLASSPATH`, else in the cache that scripts/deps.sh fills
-//! (`$ROLEBRIDGE_CACHE/jars`, default `~/.cache/rolebridge/jars`). Without a JDK or the jars the
+//! `$ROLEBRIDGE_JAVA_CLASSPATH`, else in the download cache that scripts/package.sh and
+//! scripts/deps.sh fill (`$ROLEBRIDGE_DOWNLOADS/build-jars`, default
+//! `~/.cache/rolebridge/build-jars`). Without a JDK or the jars the
 //! Rust library still builds and a warning says why the shim was not; with
 //! `ROLEBRIDGE_REQUIRE_SHIM=1` (set by scripts/package.sh) that is an error instead. With
 //! `ROLEBRIDGE_SHIM_TARGET=<triple>` the shim is compiled only in the build for that target
@@ -21,7 +22,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     for var in [
         "JAVA_HOME",
-        "ROLEBRIDGE_CACHE",
+        "ROLEBRIDGE_DOWNLOADS",
         "ROLEBRIDGE_JAVA_CLASSPATH",
         "ROLEBRIDGE_REQUIRE_SHIM",
         "ROLEBRIDGE_SHIM_TARGET",
@@ -119,24 +120,22 @@ fn classpath() -> Result<String, String> {
     if let Ok(cp) = env::var("ROLEBRIDGE_JAVA_CLASSPATH") {
         return Ok(cp);
     }
-    let cache = env::var("ROLEBRIDGE_CACHE")
+    let cache = env::var("ROLEBRIDGE_DOWNLOADS")
         .map(PathBuf::from)
         .or_else(|_| env::var("HOME").map(|h| Path::new(&h).join(".cache/rolebridge")))
-        .map_err(|_| "neither ROLEBRIDGE_CACHE nor HOME is set")?;
+        .map_err(|_| "neither ROLEBRIDGE_DOWNLOADS nor HOME is set")?;
+    let d = cache.join("build-jars");
     let mut jars = Vec::new();
-    for dir in ["hadoop", "s3a", "sdkv2"] {
-        let d = cache.join("jars").join(dir);
-        let entries = fs::read_dir(&d).map_err(|_| {
-            format!(
-                "the Hadoop and AWS SDK jars are not in {} (run scripts/deps.sh, or set \
-                 ROLEBRIDGE_JAVA_CLASSPATH)",
-                d.display()
-            )
-        })?;
-        for e in entries.flatten() {
-            if e.path().extension().is_some_and(|x| x == "jar") {
-                jars.push(e.path());
-            }
+    let entries = fs::read_dir(&d).map_err(|_| {
+        format!(
+            "the Hadoop and AWS SDK jars the shim is compiled against are not in {} (run \
+             scripts/package.sh, which downloads them, or set ROLEBRIDGE_JAVA_CLASSPATH)",
+            d.display()
+        )
+    })?;
+    for e in entries.flatten() {
+        if e.path().extension().is_some_and(|x| x == "jar") {
+            jars.push(e.path());
         }
     }
     jars.sort();

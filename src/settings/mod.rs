@@ -566,6 +566,94 @@ mod tests {
         assert!(msg.contains("required"), "{msg}");
     }
 
+    /// Per-bucket roles with `rolebridge.unmapped.buckets` as given, for bucket `bucket`.
+    fn unmapped(bucket: &str, value: Option<&str>) -> RawSettings {
+        let raw = RawSettings::new(Some(bucket), Some("hadoop"))
+            .set(
+                "rolebridge.bucket.dest-a.role.arn",
+                "arn:aws:iam::222222222222:role/writer",
+            )
+            .set("rolebridge.failure.mode", "open");
+        match value {
+            Some(v) => raw.set("rolebridge.unmapped.buckets", v),
+            None => raw,
+        }
+    }
+
+    #[test]
+    fn unmapped_buckets_source_gives_the_source_and_mapped_buckets_their_role() {
+        match resolve_signer(&unmapped("job-logs", Some("Source"))).unwrap() {
+            Signer::Source(s) => {
+                assert_eq!(s.bucket.as_deref(), Some("job-logs"));
+                assert_eq!(s.failure_mode, FailureMode::Open);
+            }
+            other => panic!("expected the source, got {other:?}"),
+        }
+        match resolve_signer(&unmapped("dest-a", Some("source"))).unwrap() {
+            Signer::Role(s) => assert!(s.role_arn.ends_with("/writer")),
+            other => panic!("expected the role, got {other:?}"),
+        }
+        // The command's resolve needs a role, and says why there is none.
+        let msg = resolve(&unmapped("job-logs", Some("source")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("rolebridge.unmapped.buckets") && msg.contains("job-logs"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn unmapped_buckets_refuse_is_the_default_and_the_no_role_error_names_the_key() {
+        for value in [None, Some("refuse"), Some("REFUSE")] {
+            let msg = resolve_signer(&unmapped("job-logs", value))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains("rolebridge.bucket.job-logs.role.arn")
+                    && msg.contains("rolebridge.unmapped.buckets=source"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn unmapped_buckets_bad_values_scopes_and_a_global_role_are_refused() {
+        let key_of = |raw: RawSettings| match resolve_signer(&raw) {
+            Err(Error::Setting { key, .. }) => key,
+            other => panic!("expected a setting error, got {other:?}"),
+        };
+        assert_eq!(
+            key_of(unmapped("job-logs", Some("instance-role"))),
+            "rolebridge.unmapped.buckets"
+        );
+        for scoped in [
+            "rolebridge.bucket.job-logs.unmapped.buckets",
+            "rolebridge.user.hadoop.unmapped.buckets",
+            "rolebridge.group.staff.unmapped.buckets",
+        ] {
+            assert_eq!(
+                key_of(unmapped("job-logs", None).set(scoped, "source")),
+                scoped
+            );
+        }
+        for global in ["rolebridge.role.arn", "fs.s3a.assumed.role.arn"] {
+            let raw = unmapped("dest-a", Some("source"))
+                .set(global, "arn:aws:iam::222222222222:role/all");
+            let err = resolve_signer(&raw).unwrap_err().to_string();
+            assert!(
+                err.contains(global) && err.contains("every bucket"),
+                "{err}"
+            );
+        }
+        // A user's own role for every bucket is fine: other users' unmapped buckets stay source.
+        let raw = unmapped("job-logs", Some("source")).set(
+            "rolebridge.user.alice.role.arn",
+            "arn:aws:iam::222222222222:role/alice",
+        );
+        assert!(matches!(resolve_signer(&raw), Ok(Signer::Source(_))));
+    }
+
     #[test]
     fn per_bucket_wins_and_is_named_in_errors() {
         let s = resolve(&raw().set(

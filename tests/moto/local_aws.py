@@ -56,6 +56,7 @@ import sys
 import threading
 
 SOURCE_ACCOUNT = "111111111111"
+JOB_BUCKET = "job-own"
 DEST_ACCOUNT_A = "222222222222"
 DEST_ACCOUNT_B = "333333333333"
 EXTERNAL_ID_A = "rolebridge-test-ext-a"
@@ -352,6 +353,12 @@ def create_fixture(endpoint):
     # accounts would (rolebridge policy's documents).
     admin_policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     admins = {acct: make_user(endpoint, acct, "admin", admin_policy) for acct in (SOURCE_ACCOUNT, DEST_ACCOUNT_A)}
+    # The job's own bucket, in the source account: its scripts and logs, which the source itself
+    # (the node's own identity) writes; with rolebridge.unmapped.buckets=source no role applies.
+    client(endpoint, "iam", SOURCE_ACCOUNT).put_user_policy(
+        UserName="etl-source", PolicyName="job-bucket", PolicyDocument=bucket_policy(JOB_BUCKET)
+    )
+    client(endpoint, "s3", SOURCE_ACCOUNT).create_bucket(Bucket=JOB_BUCKET)
     return {
         "endpoint": endpoint,
         "admins": admins,
@@ -359,6 +366,7 @@ def create_fixture(endpoint):
         "sourceAccount": SOURCE_ACCOUNT,
         "source": source,
         "intruder": intruder,
+        "jobBucket": {"account": SOURCE_ACCOUNT, "bucket": JOB_BUCKET},
         "destA": make_destination(
             endpoint, DEST_ACCOUNT_A, "cross-account-writer", "dest-a", source["arn"], EXTERNAL_ID_A
         ),

@@ -225,6 +225,8 @@ def test_a_source_profile_that_runs_rolebridge_again_ends_at_once(tmp_path, clie
                              local_aws.fixture["destA"]["roleArn"]],
                             env={**env, "ROLEBRIDGE_CREDENTIAL_PROCESS": "1"}, capture_output=True, text=True)
     assert direct.returncode == 1 and "started by its own source credentials" in direct.stderr, direct.stderr
+    # It names where the profile is chosen instead: the AWS CLI's own option and boto3's argument.
+    assert "aws s3 ls --profile lake" in direct.stderr and 'profile_name="lake"' in direct.stderr, direct.stderr
 
 
 def test_runs_with_one_web_identity_share_a_session_and_another_principal_does_not(tmp_path, clients, local_aws):

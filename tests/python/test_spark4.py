@@ -3,7 +3,7 @@ AWS SDK v2 bundle it declares (2.24.6), writing parquet across accounts through
 RoleBridgeCredentialsProviderV2 against the local STS + S3: where new clusters run (EMR 7.10+ serves
 s3:// with S3A 3.4 and SDK v2; every Spark built on Hadoop 3.4 does the same).
 
-pyspark 4.0.0 lives in a venv of its own (scripts/deps.sh: $ROLEBRIDGE_CACHE/venv-spark4), since the
+pyspark 4.0.0 lives in a venv of its own (scripts/deps.sh: $ROLEBRIDGE_DOWNLOADS/venv-spark4), since the
 main venv's pyspark is 3.2.4. Layouts as in test_spark_class_path.py: S3A 3.4.1 also loads providers
 through hadoop-aws's own class loader (S3A34IT shows it for both fs.s3a.classloader.isolation values).
 """

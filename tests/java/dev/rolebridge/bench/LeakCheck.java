@@ -76,7 +76,7 @@ public final class LeakCheck {
     long t1 = System.nanoTime();
     long sink = 0;
     for (long i = 0; i < calls; i++) {
-      AWSSessionCredentials c = p.getCredentials();
+      AWSSessionCredentials c = (AWSSessionCredentials) p.getCredentials();
       sink += c.getAWSAccessKeyId().length();
     }
     long callNs = System.nanoTime() - t1;

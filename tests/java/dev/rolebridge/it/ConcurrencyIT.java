@@ -44,7 +44,7 @@ class ConcurrencyIT {
             start.await();
             Set<String> keys = new HashSet<String>();
             for (int n = 0; n < callsPerThread; n++) {
-              AWSSessionCredentials c = p.getCredentials();
+              AWSSessionCredentials c = (AWSSessionCredentials) p.getCredentials();
               keys.add(c.getAWSAccessKeyId());
             }
             return keys;

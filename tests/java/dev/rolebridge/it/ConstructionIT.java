@@ -53,10 +53,10 @@ class ConstructionIT {
     Configuration conf = aws.s3aConf("destA", "it-emrfs-setconf");
     p.setConf(conf);
     assertSame(conf, p.getConf());
-    AWSSessionCredentials a = p.getCredentials();
+    AWSSessionCredentials a = (AWSSessionCredentials) p.getCredentials();
     assertTrue(a.getAWSAccessKeyId().startsWith("ASIA"));
     p.refresh();
-    AWSSessionCredentials b = p.getCredentials();
+    AWSSessionCredentials b = (AWSSessionCredentials) p.getCredentials();
     assertFalse(a.getAWSAccessKeyId().equals(b.getAWSAccessKeyId()), "refresh() gives a new session");
     p.close();
   }
@@ -168,7 +168,7 @@ class ConstructionIT {
   @Test
   void toStringNamesRoleAndSessionButNoSecret() {
     RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(aws.s3aConf("destA", "it-tostring"));
-    AWSSessionCredentials c = p.getCredentials();
+    AWSSessionCredentials c = (AWSSessionCredentials) p.getCredentials();
     String s = p.toString();
     assertTrue(s.contains(aws.roleArn("destA")) && s.contains("it-tostring"), s);
     assertFalse(s.contains(c.getAWSSecretKey()) || s.contains(c.getSessionToken()), s);

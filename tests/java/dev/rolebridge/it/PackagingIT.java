@@ -121,6 +121,8 @@ class PackagingIT {
       String out = r.output;
       assertEquals(1, r.exit, out);
       assertTrue(out.contains("noexec") && out.contains(dir.getPath()) && out.contains("-Drolebridge.native.tmpdir"), out);
+      assertTrue(out.contains("spark.executor.extraJavaOptions=-D<name>=<value>")
+          && out.contains("executors do not inherit the driver's"), "says how a -D reaches executors: " + out);
       assertEquals(0, dir.list().length, "the failed copy was removed: " + Arrays.toString(dir.list()));
     } finally {
       run(Arrays.asList("umount", dir.getPath()));

@@ -40,7 +40,7 @@ public final class SecretsWorkload {
 
     RoleBridgeCredentialsProvider v1 = new RoleBridgeCredentialsProvider(URI.create("s3a://" + bucket), conf);
     for (int i = 0; i < 3; i++) {
-      AWSSessionCredentials c = v1.getCredentials();
+      AWSSessionCredentials c = (AWSSessionCredentials) v1.getCredentials();
       secrets.add(c.getAWSSecretKey());
       secrets.add(c.getSessionToken());
       System.out.println("v1 provider: " + v1 + " credentials: " + c);

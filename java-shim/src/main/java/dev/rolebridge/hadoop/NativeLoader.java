@@ -76,8 +76,16 @@ final class NativeLoader {
   }
 
   private static RuntimeException rethrown(Throwable t) {
-    return new RoleBridgeException("rolebridge: cannot load its native library: " + t.getMessage(), t);
+    return new RoleBridgeException("rolebridge: cannot load its native library: " + t.getMessage()
+        + ". " + HOW_TO_SET_A_PROPERTY, t);
   }
+
+  /** Where a -D option goes in the JVMs that run providers (quoted in docs/troubleshooting.md). */
+  static final String HOW_TO_SET_A_PROPERTY = "A -D option must reach every JVM that runs the"
+      + " provider: for Spark, --conf spark.driver.extraJavaOptions=-D<name>=<value> and --conf"
+      + " spark.executor.extraJavaOptions=-D<name>=<value> (executors do not inherit the driver's);"
+      + " for MapReduce, mapreduce.map.java.opts and mapreduce.reduce.java.opts; for the hadoop"
+      + " command, HADOOP_OPTS";
 
   static String os() {
     String name = System.getProperty("os.name", "unknown").toLowerCase(Locale.ROOT);

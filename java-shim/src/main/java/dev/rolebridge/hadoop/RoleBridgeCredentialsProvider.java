@@ -1,8 +1,9 @@
 package dev.rolebridge.hadoop;
 
 import com.amazonaws.AmazonClientException;
+import com.amazonaws.auth.AWSCredentials;
 import com.amazonaws.auth.AWSCredentialsProvider;
-import com.amazonaws.auth.AWSSessionCredentials;
+import com.amazonaws.auth.BasicAWSCredentials;
 import com.amazonaws.auth.BasicSessionCredentials;
 import java.io.Closeable;
 import java.net.URI;
@@ -24,13 +25,16 @@ import org.apache.hadoop.conf.Configuration;
 public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Configurable, Closeable {
   private final URI uri;
   private volatile Configuration conf;
-  private volatile ProviderCore<AWSSessionCredentials> core;
+  private volatile ProviderCore<AWSCredentials> core;
 
-  private static final ProviderCore.Converter<AWSSessionCredentials> V1 =
-      new ProviderCore.Converter<AWSSessionCredentials>() {
+  private static final ProviderCore.Converter<AWSCredentials> V1 =
+      new ProviderCore.Converter<AWSCredentials>() {
         @Override
-        public AWSSessionCredentials convert(NativeSession s) {
-          return new BasicSessionCredentials(s.accessKeyId, s.secretAccessKey, s.sessionToken);
+        public AWSCredentials convert(NativeSession s) {
+          // No token: long-term keys of the source (rolebridge.unmapped.buckets=source).
+          return s.sessionToken.isEmpty()
+              ? new BasicAWSCredentials(s.accessKeyId, s.secretAccessKey)
+              : new BasicSessionCredentials(s.accessKeyId, s.secretAccessKey, s.sessionToken);
         }
 
         @Override
@@ -64,9 +68,9 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
   /** Validates and applies {@code conf}; on a bad setting, throws and keeps the previous one. */
   @Override
   public void setConf(Configuration conf) {
-    ProviderCore<AWSSessionCredentials> next = ProviderCore.open(uri, conf, V1,
+    ProviderCore<AWSCredentials> next = ProviderCore.open(uri, conf, V1,
         uri == null ? RoleBridgeConstants.BY_SET_CONF : RoleBridgeConstants.BY_URI_CONF);
-    ProviderCore<AWSSessionCredentials> previous;
+    ProviderCore<AWSCredentials> previous;
     synchronized (this) {
       previous = core;
       this.conf = conf;
@@ -86,8 +90,8 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
    * The provider's core. One made with the no-argument constructor and never given a configuration
    * has no failure mode of its own: it fails closed, the default, rather than let a chain fall back.
    */
-  private ProviderCore<AWSSessionCredentials> core() {
-    ProviderCore<AWSSessionCredentials> c = core;
+  private ProviderCore<AWSCredentials> core() {
+    ProviderCore<AWSCredentials> c = core;
     if (c == null) {
       throw ProviderCore.unavailable("an unconfigured provider",
           new IllegalStateException(RoleBridgeConstants.E_NOT_CONFIGURED));
@@ -96,12 +100,14 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
   }
 
   /**
-   * The current session credentials. When none can be had: {@link RoleBridgeCredentialsUnavailableError}
+   * The current session credentials ({@link com.amazonaws.auth.AWSSessionCredentials}; for a
+   * bucket that {@code rolebridge.unmapped.buckets=source} leaves to the source credentials, those,
+   * which are plain keys where the source has no session). When none can be had: {@link RoleBridgeCredentialsUnavailableError}
    * (failure mode closed, the default), or with {@code rolebridge.failure.mode=open} the exception
    * (an {@link AmazonClientException} for STS's and network failures).
    */
   @Override
-  public AWSSessionCredentials getCredentials() {
+  public AWSCredentials getCredentials() {
     return core().get();
   }
 
@@ -114,7 +120,7 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
   /** Releases the native handle; the shared session stays cached for other providers. Idempotent. */
   @Override
   public void close() {
-    ProviderCore<AWSSessionCredentials> c = core;
+    ProviderCore<AWSCredentials> c = core;
     if (c != null) {
       c.close();
     }
@@ -122,7 +128,7 @@ public class RoleBridgeCredentialsProvider implements AWSCredentialsProvider, Co
 
   @Override
   public String toString() {
-    ProviderCore<AWSSessionCredentials> c = core;
+    ProviderCore<AWSCredentials> c = core;
     return "RoleBridgeCredentialsProvider{" + (c == null ? "not configured" : c.description()) + "}";
   }
 

@@ -4,6 +4,7 @@ import java.net.URI;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import org.apache.hadoop.conf.Configuration;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
@@ -13,16 +14,22 @@ import software.amazon.awssdk.identity.spi.ResolveIdentityRequest;
 
 /**
  * AWS SDK for Java v2 credentials provider for Hadoop S3A 3.4+ and EMR 7.10+
- * ({@code fs.s3a.aws.credentials.provider}): session credentials of a role assumed through STS,
- * with their expiration, cached for the whole process and refreshed ahead of expiry.
+ * ({@code fs.s3a.aws.credentials.provider}): session credentials of a role assumed through STS
+ * ({@link AwsSessionCredentials}, with their expiration), cached for the whole process and
+ * refreshed ahead of expiry; for a bucket that {@code rolebridge.unmapped.buckets=source} leaves
+ * to the source credentials, those (plain {@link AwsBasicCredentials} where they have no session).
  */
 public class RoleBridgeCredentialsProviderV2 implements AwsCredentialsProvider, AutoCloseable {
-  private final ProviderCore<AwsSessionCredentials> core;
+  private final ProviderCore<AwsCredentials> core;
 
-  private static final ProviderCore.Converter<AwsSessionCredentials> V2 =
-      new ProviderCore.Converter<AwsSessionCredentials>() {
+  private static final ProviderCore.Converter<AwsCredentials> V2 =
+      new ProviderCore.Converter<AwsCredentials>() {
         @Override
-        public AwsSessionCredentials convert(NativeSession s) {
+        public AwsCredentials convert(NativeSession s) {
+          if (s.sessionToken.isEmpty()) {
+            // Long-term keys of the source (rolebridge.unmapped.buckets=source).
+            return AwsBasicCredentials.create(s.accessKeyId, s.secretAccessKey);
+          }
           return AwsSessionCredentials.builder()
               .accessKeyId(s.accessKeyId)
               .secretAccessKey(s.secretAccessKey)
@@ -78,7 +85,7 @@ public class RoleBridgeCredentialsProviderV2 implements AwsCredentialsProvider, 
   }
 
   /** Forces a new session and returns it. */
-  public AwsSessionCredentials refresh() {
+  public AwsCredentials refresh() {
     return core.refresh();
   }
 

@@ -8,6 +8,7 @@
 
 mod conf;
 mod doctor;
+mod emr;
 mod policy;
 
 use std::io::Write;
@@ -301,9 +302,9 @@ fn print_policies(args: &SettingsArgs, p: &policy::PolicyArgs) -> Result<(), Fai
     let collected = conf::collect(args).map_err(Failure::Input)?;
     let raw = raw_settings(args, &collected)?;
     let resolved = settings::resolve(&raw).map_err(|e| input_error(e, &collected))?;
-    policy::validate(p, args.bucket.as_deref()).map_err(Failure::Input)?;
+    let release = policy::validate(p, args.bucket.as_deref()).map_err(Failure::Input)?;
     let bucket = args.bucket.as_deref().unwrap_or_default();
-    let docs = policy::documents(&resolved, bucket, p);
+    let docs = policy::documents(&resolved, &raw.values, bucket, p, release);
     let text = match p.format {
         Some(f) => {
             let Some((_, doc)) = docs.iter().find(|(g, _)| *g == f) else {
@@ -313,11 +314,20 @@ fn print_policies(args: &SettingsArgs, p: &policy::PolicyArgs) -> Result<(), Fai
             };
             pretty(doc)
         }
-        None => docs
-            .iter()
-            .map(|(f, doc)| format!("# {}\n{}", policy::label(*f), pretty(doc)))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        None => {
+            let mut parts: Vec<String> = docs
+                .iter()
+                .map(|(f, doc)| format!("# {}\n{}", policy::label(*f, release), pretty(doc)))
+                .collect();
+            if release.is_none() {
+                parts.push(
+                    "# EMR configuration classifications: add --emr-release <label> (e.g. \
+                     emr-6.15.0, emr-7.10.0) to print them for the cluster's release"
+                        .into(),
+                );
+            }
+            parts.join("\n")
+        }
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}")

@@ -9,6 +9,7 @@
 mod conf;
 mod doctor;
 mod emr;
+mod node;
 mod policy;
 
 use std::io::Write;
@@ -269,27 +270,55 @@ fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
 }
 
 fn run_doctor(args: &SettingsArgs, d: &doctor::DoctorArgs) -> Result<(), Failure> {
+    // On a node, with no files given: EMR's own (core-site, then emrfs-site), under the root.
+    let root = node::root();
+    let emr_files = node::emr_files(&root);
+    let on_node = args.conf_dir.is_none() && args.conf.is_empty() && !emr_files.is_empty();
+    let mut args = args.clone();
+    if on_node {
+        args.conf = emr_files.clone();
+    }
+    let args = &args;
     let collected = conf::collect(args).map_err(Failure::Input)?;
     let raw = raw_settings(args, &collected)?;
-    if args.bucket.is_none() {
+    let Some(bucket) = args.bucket.as_deref() else {
         return Err(Failure::Input(
             "--bucket is required for doctor: the bucket to check".into(),
         ));
-    }
-    let resolved = match settings::resolve(&raw) {
+    };
+    let read = if on_node {
+        let files: Vec<String> = emr_files.iter().map(|f| f.display().to_string()).collect();
+        format!(
+            "read EMR's configuration {} (no --conf-dir or --conf given); ",
+            files.join(" and ")
+        )
+    } else {
+        String::new()
+    };
+    let node_checks = if on_node {
+        node::checks(&root, &emr_files, bucket)
+    } else {
+        Vec::new()
+    };
+    let signer = match settings::resolve_signer(&raw) {
         Ok(s) => s,
         Err(e) => {
             // The settings check fails: report it as a check, as every other failure.
-            let checks = [doctor::Check {
+            let mut checks = vec![doctor::Check {
                 name: "settings",
                 ok: false,
-                detail: annotated(e, &collected),
+                detail: format!("{read}{}", annotated(e, &collected)),
             }];
+            checks.extend(node_checks);
             println!("{}", doctor::report(&checks, d.json));
             return Err(Failure::Checks);
         }
     };
-    let checks = doctor::run(&raw, &resolved, d);
+    let mut first = doctor::settings_check(&raw, &signer, &collected);
+    first.detail = format!("{read}{}", first.detail);
+    let mut checks = vec![first];
+    checks.extend(node_checks);
+    let checks = doctor::run(&raw, &signer, d, checks);
     println!("{}", doctor::report(&checks, d.json));
     if checks.iter().all(|c| c.ok) {
         Ok(())

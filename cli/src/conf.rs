@@ -175,7 +175,7 @@ pub fn collect(args: &SettingsArgs) -> Result<Collected, String> {
 
 /// Reads the `<property><name>..</name><value>..</value></property>` entries of a Hadoop
 /// configuration file.
-fn read_hadoop_xml(path: &Path, into: &mut Collected) -> Result<(), String> {
+pub(crate) fn read_hadoop_xml(path: &Path, into: &mut Collected) -> Result<(), String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
     let doc = roxmltree::Document::parse(&text)

@@ -8,9 +8,12 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use clap::Args;
 use rolebridge::cache::{Session, SessionSpec};
 use rolebridge::error::Error;
-use rolebridge::settings::{self, RawSettings, Settings, ALL_KEYS};
+use rolebridge::provider::{self, Provider};
+use rolebridge::settings::{self, RawSettings, Settings, Signer, ALL_KEYS};
 use rolebridge::sts::StsFetcher;
 use serde_json::json;
+
+use crate::conf::Collected;
 
 #[derive(Args, Debug, Clone)]
 pub struct DoctorArgs {
@@ -24,6 +27,9 @@ pub struct DoctorArgs {
     /// the region's
     #[arg(long, value_name = "URL")]
     pub s3_endpoint: Option<String>,
+    /// The bucket's region, to sign the S3 checks for; else the region GetBucketLocation names
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
     /// Print {"ok": bool, "checks": [{"name", "ok", "detail"}]} instead of lines
     #[arg(long)]
     pub json: bool,
@@ -36,14 +42,46 @@ pub struct Check {
 }
 
 /// Where each effective setting came from: the key the provider reads it from (the user's,
-/// a group's, the bucket's, the global or S3A's, by the provider's own precedence); else the default.
-pub fn sources(raw: &RawSettings) -> String {
+/// a group's, the bucket's, the global or S3A's, by the provider's own precedence) and where that
+/// key was set (a file, a flag, -D); else the default.
+pub fn sources(raw: &RawSettings, collected: &Collected) -> String {
     let mut lines = Vec::new();
     for key in ALL_KEYS {
-        let from = settings::key_used(raw, key).unwrap_or_else(|| "default".to_owned());
-        lines.push(format!("{} from {from}", key.name));
+        let line = match settings::key_used(raw, key) {
+            Some(k) => match collected.origin_of(&k) {
+                Some(o) if o.starts_with("--") || o.starts_with("-D") => {
+                    format!("{} from {k} [set by {o}]", key.name)
+                }
+                Some(o) => format!("{} from {k} [set in {o}]", key.name),
+                None => format!("{} from {k}", key.name),
+            },
+            None => format!("{} from default", key.name),
+        };
+        lines.push(line);
     }
     lines.join("; ")
+}
+
+/// The settings check of a provider that resolved: which identity signs the bucket, and where
+/// each setting came from.
+pub fn settings_check(raw: &RawSettings, signer: &Signer, collected: &Collected) -> Check {
+    let bucket = raw.bucket.as_deref().unwrap_or_default();
+    let what = match signer {
+        Signer::Role(s) => format!("valid; {} signs bucket {bucket}", s.role_arn),
+        Signer::Source(_) => format!(
+            "valid; no role applies to bucket {bucket}{}, and rolebridge.unmapped.buckets is \
+             source: the source credentials (the node's own identity) sign it, on purpose",
+            raw.hadoop_user
+                .as_deref()
+                .map(|u| format!(" for user {u}"))
+                .unwrap_or_default()
+        ),
+    };
+    Check {
+        name: "settings",
+        ok: true,
+        detail: format!("{what}; {}", sources(raw, collected)),
+    }
 }
 
 fn assume_role_cause(e: &Error, source: Option<&str>, settings: &Settings) -> String {
@@ -101,7 +139,8 @@ fn s3_client(session: &Session, region: &str, endpoint: Option<&str>) -> aws_sdk
     let creds = Credentials::new(
         session.access_key_id.clone(),
         session.secret_access_key.clone(),
-        Some(session.session_token.clone()),
+        // Long-term source keys have no token: send none rather than an empty one.
+        Some(session.session_token.clone()).filter(|t| !t.is_empty()),
         Some(session.expiration),
         "rolebridge-doctor",
     );
@@ -145,13 +184,30 @@ fn s3_cause<E: ProvideErrorMetadata + std::error::Error + 'static>(what: &str, e
     }
 }
 
-pub fn run(raw: &RawSettings, settings: &Settings, args: &DoctorArgs) -> Vec<Check> {
-    let mut checks = vec![Check {
-        name: "settings",
-        ok: true,
-        detail: format!("valid; {}", sources(raw)),
-    }];
+/// The checks after the settings (and the node's): the source identity, the credentials that
+/// sign the bucket (the role's session, or the source's where no role applies), and S3 with them,
+/// signed for the bucket's region.
+pub fn run(
+    raw: &RawSettings,
+    signer: &Signer,
+    args: &DoctorArgs,
+    mut checks: Vec<Check>,
+) -> Vec<Check> {
     let bucket = raw.bucket.clone().unwrap_or_default();
+    let sts = match signer {
+        Signer::Role(s) => s.sts.clone(),
+        Signer::Source(o) => o.sts.clone(),
+    };
+    // The source credentials, through the provider itself (outside our runtime: it blocks on the
+    // library's).
+    let source_session = match signer {
+        Signer::Source(_) => Some(
+            Provider::for_signer(signer.clone(), provider::global_cache())
+                .credentials()
+                .map(|h| (*h.session).clone()),
+        ),
+        Signer::Role(_) => None,
+    };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -168,7 +224,7 @@ pub fn run(raw: &RawSettings, settings: &Settings, args: &DoctorArgs) -> Vec<Che
     };
     let fetcher = StsFetcher::new();
     rt.block_on(async {
-        let source = match fetcher.caller_identity(&settings.sts).await {
+        let source = match fetcher.caller_identity(&sts).await {
             Ok((arn, account)) => {
                 checks.push(Check {
                     name: "source identity",
@@ -189,37 +245,40 @@ pub fn run(raw: &RawSettings, settings: &Settings, args: &DoctorArgs) -> Vec<Che
                 None
             }
         };
-        let mut spec = SessionSpec::from_settings(settings);
-        spec.shared_dir = None; // a new session, whatever the node cache holds
-        let session = match fetcher.assume_role(&spec).await {
-            Ok(s) => {
+        let session = match (signer, source_session) {
+            (Signer::Role(settings), _) => {
+                match assume(&fetcher, settings, source.as_deref(), &mut checks).await {
+                    Some(s) => s,
+                    None => return,
+                }
+            }
+            (Signer::Source(_), Some(Ok(s))) => {
                 checks.push(Check {
-                    name: "assume role",
+                    name: "source credentials",
                     ok: true,
                     detail: format!(
-                        "{} as session {} (access key {}), valid {} s",
-                        settings.role_arn,
-                        settings.session_name,
-                        s.access_key_id,
-                        s.expiration
-                            .duration_since(std::time::SystemTime::now())
-                            .unwrap_or(Duration::ZERO)
-                            .as_secs()
+                        "bucket {bucket} is signed with the source credentials (access key {}), \
+                         as rolebridge.unmapped.buckets=source says",
+                        s.access_key_id
                     ),
                 });
                 s
             }
-            Err(e) => {
+            (Signer::Source(_), e) => {
                 checks.push(Check {
-                    name: "assume role",
+                    name: "source credentials",
                     ok: false,
-                    detail: assume_role_cause(&e, source.as_deref(), settings),
+                    detail: match e {
+                        Some(Err(e)) => format!("the source credentials cannot be had: {e}"),
+                        _ => "the source credentials were not fetched".into(),
+                    },
                 });
                 return;
             }
         };
-        let region = settings.sts.region.clone().unwrap_or_else(|| "us-east-1".into());
         let endpoint = s3_endpoint(args);
+        let sts_region = sts.region.clone().unwrap_or_else(|| "us-east-1".into());
+        let region = bucket_region(&session, &bucket, &sts_region, endpoint.as_deref(), args, &mut checks).await;
         let s3 = s3_client(&session, &region, endpoint.as_deref());
         if args.prefix.is_some() {
             // A role limited to a prefix may list only under it (an s3:prefix condition), and
@@ -298,6 +357,118 @@ pub fn run(raw: &RawSettings, settings: &Settings, args: &DoctorArgs) -> Vec<Che
         }
     });
     checks
+}
+
+/// AssumeRole as the provider would (a new session, whatever the node cache holds), as a check.
+async fn assume(
+    fetcher: &StsFetcher,
+    settings: &Settings,
+    source: Option<&str>,
+    checks: &mut Vec<Check>,
+) -> Option<Session> {
+    let mut spec = SessionSpec::from_settings(settings);
+    spec.shared_dir = None; // a new session, whatever the node cache holds
+    let session = match fetcher.assume_role(&spec).await {
+        Ok(s) => {
+            checks.push(Check {
+                name: "assume role",
+                ok: true,
+                detail: format!(
+                    "{} as session {} (access key {}), valid {} s",
+                    settings.role_arn,
+                    settings.session_name,
+                    s.access_key_id,
+                    s.expiration
+                        .duration_since(std::time::SystemTime::now())
+                        .unwrap_or(Duration::ZERO)
+                        .as_secs()
+                ),
+            });
+            Some(s)
+        }
+        Err(e) => {
+            checks.push(Check {
+                name: "assume role",
+                ok: false,
+                detail: assume_role_cause(&e, source, settings),
+            });
+            return None;
+        }
+    };
+    session
+}
+
+/// The region to sign the bucket's S3 requests for: `--s3-region`, else what GetBucketLocation
+/// (signed for the STS region) says, else the region S3 names in its answer's
+/// `x-amz-bucket-region`; if none says, the STS region, and the check fails.
+async fn bucket_region(
+    session: &Session,
+    bucket: &str,
+    sts_region: &str,
+    endpoint: Option<&str>,
+    args: &DoctorArgs,
+    checks: &mut Vec<Check>,
+) -> String {
+    let name = "bucket region";
+    if let Some(r) = &args.s3_region {
+        checks.push(Check {
+            name,
+            ok: true,
+            detail: format!("{r} (from --s3-region): S3 requests are signed for {r}"),
+        });
+        return r.clone();
+    }
+    let s3 = s3_client(session, sts_region, endpoint);
+    match s3.get_bucket_location().bucket(bucket).send().await {
+        Ok(out) => {
+            // No constraint: us-east-1; EU: the old name of eu-west-1.
+            let region = match out.location_constraint().map(|c| c.as_str()) {
+                None | Some("") => "us-east-1".to_owned(),
+                Some("EU") => "eu-west-1".to_owned(),
+                Some(r) => r.to_owned(),
+            };
+            checks.push(Check {
+                name,
+                ok: true,
+                detail: format!(
+                    "{region} (GetBucketLocation {bucket}): S3 requests are signed for {region}"
+                ),
+            });
+            region
+        }
+        Err(e) => {
+            let header = e
+                .raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .map(str::to_owned);
+            match header {
+                Some(region) => {
+                    checks.push(Check {
+                        name,
+                        ok: true,
+                        detail: format!(
+                            "{region} (x-amz-bucket-region of S3's answer to GetBucketLocation \
+                             {bucket}): S3 requests are signed for {region}"
+                        ),
+                    });
+                    region
+                }
+                None => {
+                    checks.push(Check {
+                        name,
+                        ok: false,
+                        detail: format!(
+                            "{}; the S3 checks are signed for {sts_region} (the STS region) \
+                             instead. Fix: allow s3:GetBucketLocation on the bucket, or give the \
+                             bucket's region with --s3-region",
+                            s3_cause(&format!("GetBucketLocation {bucket}"), &e)
+                        ),
+                    });
+                    sts_region.to_owned()
+                }
+            }
+        }
+    }
 }
 
 pub fn report(checks: &[Check], as_json: bool) -> String {

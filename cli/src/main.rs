@@ -8,6 +8,8 @@
 
 mod conf;
 mod doctor;
+mod emr;
+mod node;
 mod policy;
 
 use std::io::Write;
@@ -275,27 +277,55 @@ fn credential_process(args: &SettingsArgs) -> Result<(), Failure> {
 }
 
 fn run_doctor(args: &SettingsArgs, d: &doctor::DoctorArgs) -> Result<(), Failure> {
+    // On a node, with no files given: EMR's own (core-site, then emrfs-site), under the root.
+    let root = node::root();
+    let emr_files = node::emr_files(&root);
+    let on_node = args.conf_dir.is_none() && args.conf.is_empty() && !emr_files.is_empty();
+    let mut args = args.clone();
+    if on_node {
+        args.conf = emr_files.clone();
+    }
+    let args = &args;
     let collected = conf::collect(args).map_err(Failure::Input)?;
     let raw = raw_settings(args, &collected)?;
-    if args.bucket.is_none() {
+    let Some(bucket) = args.bucket.as_deref() else {
         return Err(Failure::Input(
             "--bucket is required for doctor: the bucket to check".into(),
         ));
-    }
-    let resolved = match settings::resolve(&raw) {
+    };
+    let read = if on_node {
+        let files: Vec<String> = emr_files.iter().map(|f| f.display().to_string()).collect();
+        format!(
+            "read EMR's configuration {} (no --conf-dir or --conf given); ",
+            files.join(" and ")
+        )
+    } else {
+        String::new()
+    };
+    let node_checks = if on_node {
+        node::checks(&root, &emr_files, bucket)
+    } else {
+        Vec::new()
+    };
+    let signer = match settings::resolve_signer(&raw) {
         Ok(s) => s,
         Err(e) => {
             // The settings check fails: report it as a check, as every other failure.
-            let checks = [doctor::Check {
+            let mut checks = vec![doctor::Check {
                 name: "settings",
                 ok: false,
-                detail: annotated(e, &collected),
+                detail: format!("{read}{}", annotated(e, &collected)),
             }];
+            checks.extend(node_checks);
             println!("{}", doctor::report(&checks, d.json));
             return Err(Failure::Checks);
         }
     };
-    let checks = doctor::run(&raw, &resolved, d);
+    let mut first = doctor::settings_check(&raw, &signer, &collected);
+    first.detail = format!("{read}{}", first.detail);
+    let mut checks = vec![first];
+    checks.extend(node_checks);
+    let checks = doctor::run(&raw, &signer, d, checks);
     println!("{}", doctor::report(&checks, d.json));
     if checks.iter().all(|c| c.ok) {
         Ok(())
@@ -308,9 +338,9 @@ fn print_policies(args: &SettingsArgs, p: &policy::PolicyArgs) -> Result<(), Fai
     let collected = conf::collect(args).map_err(Failure::Input)?;
     let raw = raw_settings(args, &collected)?;
     let resolved = settings::resolve(&raw).map_err(|e| input_error(e, &collected))?;
-    policy::validate(p, args.bucket.as_deref()).map_err(Failure::Input)?;
+    let release = policy::validate(p, args.bucket.as_deref()).map_err(Failure::Input)?;
     let bucket = args.bucket.as_deref().unwrap_or_default();
-    let docs = policy::documents(&resolved, bucket, p);
+    let docs = policy::documents(&resolved, &raw.values, bucket, p, release);
     let text = match p.format {
         Some(f) => {
             let Some((_, doc)) = docs.iter().find(|(g, _)| *g == f) else {
@@ -320,11 +350,20 @@ fn print_policies(args: &SettingsArgs, p: &policy::PolicyArgs) -> Result<(), Fai
             };
             pretty(doc)
         }
-        None => docs
-            .iter()
-            .map(|(f, doc)| format!("# {}\n{}", policy::label(*f), pretty(doc)))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        None => {
+            let mut parts: Vec<String> = docs
+                .iter()
+                .map(|(f, doc)| format!("# {}\n{}", policy::label(*f, release), pretty(doc)))
+                .collect();
+            if release.is_none() {
+                parts.push(
+                    "# EMR configuration classifications: add --emr-release <label> (e.g. \
+                     emr-6.15.0, emr-7.10.0) to print them for the cluster's release"
+                        .into(),
+                );
+            }
+            parts.join("\n")
+        }
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}")

@@ -2,8 +2,12 @@
 //! settings as the provider plus who the source is, the bucket, the prefix and the access.
 
 use clap::{Args, ValueEnum};
+use std::collections::BTreeMap;
+
 use rolebridge::settings::Settings;
 use serde_json::{json, Value};
+
+use crate::emr::{classifications, describe, parse_release, Release};
 
 #[derive(Args, Debug, Clone)]
 pub struct PolicyArgs {
@@ -23,6 +27,10 @@ pub struct PolicyArgs {
     /// Print one document alone (plain JSON, nothing else); all of them, labelled, if not given
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// The EMR release label of the cluster (e.g. emr-6.15.0, emr-7.10.0; the emr- prefix may be
+    /// left out), for --format emr: EMRFS classifications before 7.10, S3A from 7.10
+    #[arg(long, value_name = "LABEL")]
+    pub emr_release: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +52,7 @@ pub enum Format {
     Bucket,
     /// A statement for the KMS key's policy
     Kms,
-    /// EMR configuration classifications
+    /// EMR configuration classifications for --emr-release
     Emr,
 }
 
@@ -57,8 +65,9 @@ impl Access {
     }
 }
 
-/// Checks what the settings do not: the source principal's ARN, the prefix and the key.
-pub fn validate(args: &PolicyArgs, bucket: Option<&str>) -> Result<(), String> {
+/// Checks what the settings do not: the source principal's ARN, the prefix, the key and the EMR
+/// release (returned, if given).
+pub fn validate(args: &PolicyArgs, bucket: Option<&str>) -> Result<Option<Release>, String> {
     let p = &args.source_principal;
     let parts: Vec<&str> = p.splitn(6, ':').collect();
     let ok = parts.len() == 6
@@ -95,8 +104,18 @@ pub fn validate(args: &PolicyArgs, bucket: Option<&str>) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    let release = args.emr_release.as_deref().map(parse_release).transpose()?;
+    if args.format == Some(Format::Emr) && release.is_none() {
+        return Err(NO_RELEASE.into());
+    }
+    Ok(release)
 }
+
+/// `--format emr` without `--emr-release`.
+pub const NO_RELEASE: &str = "--format emr needs --emr-release: EMR before 7.10 serves s3:// with \
+     EMRFS (emrfs-site, the SDK v1 class) and 7.10 and later with S3A (core-site, the SDK v2 \
+     class), and one configuration never sets both. Give the cluster's release label, e.g. \
+     --emr-release emr-6.15.0 or --emr-release emr-7.10.0";
 
 /// The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`).
 fn partition(arn: &str) -> &str {
@@ -222,7 +241,14 @@ fn assume_actions(settings: &Settings) -> Value {
 
 /// Every document, by format. With a role chain, the role's trust policy names the chain's last
 /// role (whose session calls AssumeRole) and the source principal's policy allows the first.
-pub fn documents(settings: &Settings, bucket: &str, args: &PolicyArgs) -> Vec<(Format, Value)> {
+/// With an EMR release, the classifications for it, from the settings as given (`values`).
+pub fn documents(
+    settings: &Settings,
+    values: &BTreeMap<String, String>,
+    bucket: &str,
+    args: &PolicyArgs,
+    release: Option<Release>,
+) -> Vec<(Format, Value)> {
     let s = scope(settings, bucket, args.prefix.as_deref());
     let caller = settings
         .chain
@@ -277,51 +303,15 @@ pub fn documents(settings: &Settings, bucket: &str, args: &PolicyArgs) -> Vec<(F
             })]),
         ));
     }
-    out.push((Format::Emr, emr(settings)));
+    if let Some(release) = release {
+        out.push((Format::Emr, classifications(release, values, bucket)));
+    }
     out
 }
 
-/// EMR configuration classifications: EMRFS (EMR before 7.10), core-site for S3A with SDK v2
-/// (EMR 7.10+), and spark-defaults for Spark on S3A 3.3.
-fn emr(settings: &Settings) -> Value {
-    let mut keys = vec![("rolebridge.role.arn".to_owned(), settings.role_arn.clone())];
-    if let Some(id) = &settings.external_id {
-        keys.push(("rolebridge.external.id".into(), id.clone()));
-    }
-    keys.push((
-        "rolebridge.session.duration".into(),
-        format!("{}s", settings.duration.as_secs()),
-    ));
-    if let Some(r) = &settings.sts.region {
-        keys.push(("rolebridge.sts.region".into(), r.clone()));
-    }
-    let props = |provider_key: &str, provider: &str, prefix: &str| {
-        let mut m = serde_json::Map::new();
-        m.insert(format!("{prefix}{provider_key}"), json!(provider));
-        for (k, v) in &keys {
-            m.insert(format!("{prefix}{k}"), json!(v));
-        }
-        Value::Object(m)
-    };
-    json!([
-        {
-            "Classification": "emrfs-site",
-            "Properties": props("fs.s3.customAWSCredentialsProvider", "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider", ""),
-        },
-        {
-            "Classification": "core-site",
-            "Properties": props("fs.s3a.aws.credentials.provider", "dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2", ""),
-        },
-        {
-            "Classification": "spark-defaults",
-            "Properties": props("fs.s3a.aws.credentials.provider", "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider", "spark.hadoop."),
-        },
-    ])
-}
-
 /// What each document is, for the labelled output.
-pub fn label(f: Format) -> &'static str {
-    match f {
+pub fn label(f: Format, release: Option<Release>) -> String {
+    let text = match f {
         Format::Trust => "trust policy of the role (destination account)",
         Format::Permissions => "permission policy of the role (destination account)",
         Format::Source => "policy of the source principal (source account)",
@@ -329,9 +319,7 @@ pub fn label(f: Format) -> &'static str {
             "bucket policy statements (only where the bucket is in another account than the role)"
         }
         Format::Kms => "KMS key policy statement (the key's account)",
-        Format::Emr => {
-            "EMR configuration classifications (emrfs-site: EMR before 7.10; core-site: EMR 7.10+; \
-             spark-defaults: Spark on S3A 3.3; use the one your release needs)"
-        }
-    }
+        Format::Emr => return release.map(describe).unwrap_or_default(),
+    };
+    text.to_owned()
 }

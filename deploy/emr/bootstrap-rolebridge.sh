@@ -1,7 +1,17 @@
 #!/bin/sh
-# EMR bootstrap action: installs the rolebridge jar on this node.
+# EMR bootstrap action: installs the rolebridge jar, and optionally the rolebridge command, on
+# this node.
 #
-#   bootstrap-rolebridge.sh s3://BUCKET/PATH/rolebridge-VERSION.jar [SHA256]
+#   bootstrap-rolebridge.sh s3://BUCKET/PATH/rolebridge-VERSION.jar [SHA256] [OPTION...]
+#
+# Options (EMR passes a bootstrap action its arguments, not an environment):
+#   --command-wheel s3://.../rolebridge-VERSION-py3-none-manylinux_2_17_ARCH.manylinux2014_ARCH.whl
+#         also install the `rolebridge` command (doctor, policy, credential-process) from its wheel;
+#         give it once per architecture for a cluster of both, the node's own is installed
+#   --command-sha256 HEX   the wheel's SHA-256 (else WHEEL.sha256 beside it is downloaded)
+#   --bin-dir DIR          where the command goes (default /usr/local/bin)
+#   --extra-dir DIR        install the jar into DIR as well (repeatable); as ROLEBRIDGE_EXTRA_DIRS
+#   --java PATH            the java to run the jar's self-check with; as ROLEBRIDGE_JAVA
 #
 # Downloads the jar with the AWS CLI, checks its SHA-256 (the second argument, or else the
 # rolebridge-VERSION.jar.sha256 file that scripts/package.sh writes, uploaded beside the jar),
@@ -28,9 +38,37 @@ AUXLIB=$ROOT/usr/share/aws/emr/emrfs/auxlib
 fail() { echo "rolebridge bootstrap: FAILED: $*" >&2; exit 1; }
 say() { echo "rolebridge bootstrap: $*"; }
 
-[ $# -ge 1 ] && [ $# -le 2 ] || fail "usage: $0 s3://BUCKET/PATH/rolebridge-VERSION.jar [SHA256]"
+usage="usage: $0 s3://BUCKET/PATH/rolebridge-VERSION.jar [SHA256] [--command-wheel S3_URI]... [--command-sha256 HEX] [--bin-dir DIR] [--extra-dir DIR]... [--java PATH]"
+[ $# -ge 1 ] || fail "$usage"
 src=$1
-expected=${2:-}
+shift
+expected=
+case "${1:-}" in --*|"") ;; *) expected=$1; shift ;; esac
+wheels=
+wheel_sha=
+bin_dir=/usr/local/bin
+extra=${ROLEBRIDGE_EXTRA_DIRS:-}
+java=${ROLEBRIDGE_JAVA:-}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --command-wheel|--command-sha256|--bin-dir|--extra-dir|--java)
+      [ $# -ge 2 ] && [ -n "$2" ] || fail "$1 needs a value; $usage" ;;
+  esac
+  case "$1" in
+    --command-wheel)
+      case "$2" in s3://*/*.whl) ;; *) fail "--command-wheel must be the wheel's s3:// URI ending in .whl, got: $2" ;; esac
+      wheels="$wheels $2" ;;
+    --command-sha256) wheel_sha=$2 ;;
+    --bin-dir)
+      case "$2" in /*) ;; *) fail "--bin-dir must be an absolute path, got: $2" ;; esac
+      bin_dir=$2 ;;
+    --extra-dir) extra="$extra:$2" ;;
+    --java) java=$2 ;;
+    *) fail "unknown argument: $1; $usage" ;;
+  esac
+  shift 2
+done
+[ -z "$wheel_sha" ] || [ -n "$wheels" ] || fail "--command-sha256 is given without --command-wheel"
 case "$src" in s3://*/*.jar) ;; *) fail "the first argument must be the jar's s3:// URI ending in .jar, got: $src" ;; esac
 name=${src##*/}
 command -v "$AWS" >/dev/null 2>&1 || fail "the AWS CLI ($AWS) is not on PATH"
@@ -42,6 +80,7 @@ case "$arch" in
   *) fail "this node is $arch; the rolebridge jar carries native libraries for linux-x86_64 and" \
        "linux-aarch64 only: use x86_64 or Graviton (aarch64) instance types" ;;
 esac
+wheel_arch=${platform#linux-}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -69,7 +108,6 @@ done
 
 # Does the library load on this node? The self-check loads it exactly as a provider does:
 # extracted to java.io.tmpdir (so a noexec /tmp shows), linked against this node's glibc.
-java=${ROLEBRIDGE_JAVA:-}
 if [ -z "$java" ]; then
   if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
     java=$JAVA_HOME/bin/java
@@ -105,6 +143,41 @@ $linked"
   say "no java on this node yet; the dynamic linker (ldd) loads $library from $tmp"
 fi
 
+# The command: the wheel for this node's architecture, checked, its binary run once here.
+command_bin=
+if [ -n "$wheels" ]; then
+  wheel_src=
+  for w in $wheels; do
+    case "$w" in *"_$wheel_arch.whl") wheel_src=$w ;; esac
+  done
+  [ -n "$wheel_src" ] || fail "no --command-wheel for this node's architecture ($wheel_arch) among:$wheels" \
+    "(give the wheel whose name ends in _$wheel_arch.whl)"
+  wheel=$work/${wheel_src##*/}
+  "$AWS" s3 cp --only-show-errors "$wheel_src" "$wheel" >&2 || fail "could not download $wheel_src"
+  if [ -z "$wheel_sha" ]; then
+    "$AWS" s3 cp --only-show-errors "$wheel_src.sha256" "$wheel.sha256" >&2 \
+      || fail "no --command-sha256 given and could not download $wheel_src.sha256 (upload it beside the wheel, or pass --command-sha256)"
+    read -r wheel_sha _ < "$wheel.sha256" || true
+  fi
+  printf '%s\n' "$wheel_sha" | grep -Eq '^[0-9a-fA-F]{64}$' \
+    || fail "the wheel's expected checksum is not a SHA-256 (64 hex digits): '$wheel_sha'"
+  wheel_actual=$(sha256sum "$wheel")
+  wheel_actual=${wheel_actual%% *}
+  [ "$(lower "$wheel_actual")" = "$(lower "$wheel_sha")" ] \
+    || fail "checksum mismatch for $wheel_src: expected $wheel_sha, got $wheel_actual"
+  entry=$(unzip -Z1 "$wheel" 2>/dev/null | grep '^rolebridge-[^/]*\.data/scripts/rolebridge$') || entry=
+  case "$entry" in
+    ""|*"
+"*) fail "$wheel_src does not hold one rolebridge-*.data/scripts/rolebridge: is it the rolebridge wheel?" ;;
+  esac
+  command_bin=$work/rolebridge
+  unzip -p "$wheel" "$entry" > "$command_bin" 2>/dev/null || fail "cannot extract $entry from $wheel_src"
+  chmod 0755 "$command_bin"
+  version=$("$command_bin" --version 2>&1) || fail "the rolebridge command from $wheel_src does not run on this node:
+$version"
+  say "command check passed: $version"
+fi
+
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 install_into() {
@@ -114,7 +187,6 @@ install_into() {
   say "installed $name (sha256 $actual) into $1"
 }
 install_into "$AUXLIB"
-extra=${ROLEBRIDGE_EXTRA_DIRS:-}
 old_ifs=$IFS
 IFS=:
 set -f
@@ -124,3 +196,11 @@ for dir in $extra; do
 done
 set +f
 IFS=$old_ifs
+
+if [ -n "$command_bin" ]; then
+  dest=$ROOT$bin_dir
+  $sudo mkdir -p "$dest" || fail "cannot create $dest"
+  $sudo install -m 0755 "$command_bin" "$dest/.rolebridge.tmp" && $sudo mv -f "$dest/.rolebridge.tmp" "$dest/rolebridge" \
+    || fail "cannot install the command into $dest"
+  say "installed the rolebridge command ($version) into $dest"
+fi

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 
 use super::identity;
+use super::values::check_template_placeholder;
 use super::RawSettings;
 
 /// Prefix of every rolebridge key.
@@ -131,6 +132,10 @@ const SYSTEM_PROPERTIES: [&str; 2] = ["native.path", "native.tmpdir"];
 /// is ignored, and a misspelt one (`rolebridge.extrenal.id`, `rolebridge.bucket.lake.rol.arn`)
 /// would quietly leave a bucket on the global role or send no external ID.
 pub(super) fn check_known_keys(raw: &RawSettings) -> Result<()> {
+    // Every key handed over (S3A's too), before any rule that would name a lesser cause.
+    for (key, value) in &raw.values {
+        check_template_placeholder(key, value)?;
+    }
     for key in raw.values.keys().filter(|k| k.starts_with(PREFIX)) {
         let rest = &key[PREFIX.len()..];
         if SYSTEM_PROPERTIES.contains(&rest) {

@@ -1687,6 +1687,70 @@ mod tests {
             "rolebridge.sts.endpoint"
         );
     }
+
+    #[test]
+    fn template_placeholders_are_refused_naming_the_key_and_the_placeholder() {
+        // In a value: the key, the placeholder, and never the rest of the value.
+        let e = resolve(&raw().set(
+            "rolebridge.external.id",
+            "REPLACE-WITH-EXTERNAL-ID-secret-part",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with(
+                "rolebridge.external.id: its value holds REPLACE-WITH-EXTERNAL-ID-secret-part"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("placeholder of a rolebridge template"), "{e}");
+        assert!(
+            e.contains("Replace REPLACE-WITH-EXTERNAL-ID-secret-part with your own value"),
+            "{e}"
+        );
+        let e = resolve(
+            &RawSettings::new(Some("b"), None).set("rolebridge.role.arn", "REPLACE-WITH-ROLE-ARN"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("rolebridge.role.arn: its value holds REPLACE-WITH-ROLE-ARN,"),
+            "before the ARN rule: {e}"
+        );
+        // Inside a longer value, in any case, and in S3A's keys too.
+        let e = resolve(&raw().set(
+            "rolebridge.session.tags",
+            "team=replace-with-team,user={user}",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("holds replace-with-team,"),
+            "stops at the comma: {e}"
+        );
+        assert_eq!(
+            err_key(resolve(&raw().set(
+                "fs.s3a.assumed.role.external.id",
+                "REPLACE-WITH-EXTERNAL-ID"
+            ))),
+            "fs.s3a.assumed.role.external.id"
+        );
+        // In a key: a bucket name, even of another bucket than this provider's.
+        let e = resolve(&RawSettings::new(Some("dest-a"), None).set(
+            "rolebridge.bucket.REPLACE-WITH-BUCKET.role.arn",
+            "arn:aws:iam::222222222222:role/writer",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with(
+                "rolebridge.bucket.REPLACE-WITH-BUCKET.role.arn: the key itself holds REPLACE-WITH-BUCKET,"
+            ),
+            "{e}"
+        );
+        // A value with no placeholder passes.
+        assert!(resolve(&raw().set("rolebridge.external.id", "replace-me-not")).is_ok());
+    }
 }
 
 #[cfg(test)]

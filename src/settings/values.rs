@@ -35,6 +35,46 @@ pub(crate) fn shown(value: &str) -> String {
     }
 }
 
+/// What a template under `deploy/` writes where the user must put a value of their own
+/// (`REPLACE-WITH-ROLE-ARN`, `REPLACE-WITH-EXTERNAL-ID`, `REPLACE-WITH-BUCKET`, ...).
+pub const TEMPLATE_PLACEHOLDER: &str = "REPLACE-WITH-";
+
+/// A key or value that still holds a template placeholder is refused, naming the key and the
+/// placeholder: a template deployed without editing must fail at construction, not assume a role
+/// named `REPLACE-WITH-ROLE-ARN` or send it as the external ID. Any case matches (bucket names
+/// are lower case, so `replace-with-bucket` is what an edited-by-half key may hold). Only the
+/// placeholder is shown, never the rest of the value (it may be an external ID).
+pub fn check_template_placeholder(key: &str, value: &str) -> Result<()> {
+    let find = |text: &str| -> Option<String> {
+        let at = text.to_ascii_uppercase().find(TEMPLATE_PLACEHOLDER)?;
+        let tail = &text[at..];
+        let end = tail
+            .char_indices()
+            .find(|(i, c)| {
+                *i >= TEMPLATE_PLACEHOLDER.len()
+                    && !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            })
+            .map_or(tail.len(), |(i, _)| i);
+        Some(tail[..end].to_owned())
+    };
+    let (placeholder, place) = match (find(key), find(value)) {
+        (Some(p), _) => (p, "the key itself holds"),
+        (None, Some(p)) => (p, "its value holds"),
+        (None, None) => return Ok(()),
+    };
+    Err(Error::setting(
+        key,
+        format!(
+            "{place} {placeholder}, a placeholder of a rolebridge template (deploy/) that was not \
+             replaced"
+        ),
+        format!(
+            "Replace {placeholder} with your own value (the role ARN, external ID, bucket name, \
+             ... it names) in the configuration before deploying it"
+        ),
+    ))
+}
+
 /// The `rolebridge.cache.dir` value that picks the per-user tmpfs directory (see
 /// `shared_cache`, which depends on this module, not the other way round).
 pub const CACHE_DIR_AUTO: &str = "auto";

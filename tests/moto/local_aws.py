@@ -236,13 +236,13 @@ def patch_moto():
     access_control.IAMRequestBase._check_role_trust_relationship = check_role_trust_relationship
 
 
-def client(endpoint, service, account):
+def client(endpoint, service, account, region="us-east-1"):
     import boto3
 
     c = boto3.client(
         service,
         endpoint_url=endpoint,
-        region_name="us-east-1",
+        region_name=region,
         aws_access_key_id="fixture-setup",
         aws_secret_access_key="fixture-setup",
     )
@@ -289,7 +289,8 @@ def make_user(endpoint, account, name, policy):
     }
 
 
-def make_destination(endpoint, account, role_name, bucket, source_arn, external_id, actions="sts:AssumeRole"):
+def make_destination(endpoint, account, role_name, bucket, source_arn, external_id, actions="sts:AssumeRole",
+                     region="us-east-1"):
     iam = client(endpoint, "iam", account)
     role = iam.create_role(
         RoleName=role_name,
@@ -297,10 +298,14 @@ def make_destination(endpoint, account, role_name, bucket, source_arn, external_
         MaxSessionDuration=43200,
     )["Role"]
     iam.put_role_policy(RoleName=role_name, PolicyName="write-bucket", PolicyDocument=bucket_policy(bucket))
-    s3 = client(endpoint, "s3", account)
+    s3 = client(endpoint, "s3", account, region)
     if bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
-        s3.create_bucket(Bucket=bucket)
-    return {"account": account, "roleArn": role["Arn"], "bucket": bucket, "externalId": external_id}
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    return {"account": account, "roleArn": role["Arn"], "bucket": bucket, "externalId": external_id,
+            "region": region}
 
 
 def make_hop(endpoint, account, role_name, trusted, external_id, assume_policy):
@@ -387,6 +392,10 @@ def create_fixture(endpoint):
             EXTERNAL_ID_SOURCES,
         ),
         "bench": make_destination(endpoint, DEST_ACCOUNT_A, "bench-writer", "bench-bucket", source["arn"], None),
+        # A bucket in another region than STS's (doctor signs its S3 checks for the bucket's).
+        "destEu": make_destination(
+            endpoint, DEST_ACCOUNT_A, "eu-writer", "dest-eu", source["arn"], EXTERNAL_ID_A, region="eu-west-2"
+        ),
         # A shared cluster's users: alice has a role of her own, the analysts group another; both
         # trust the source with an external ID and allow session tags and a SourceIdentity.
         "tenantAlice": make_destination(

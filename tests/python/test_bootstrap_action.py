@@ -256,3 +256,89 @@ def test_bad_arguments_print_usage_and_fail(node, args):
     r = run(node, *args)
     assert r.returncode != 0
     assert "FAILED" in r.stderr and ("usage" in r.stderr or "s3://" in r.stderr)
+
+
+def publish_wheel(node, wheel, name=None, sidecar=True):
+    """Uploads the command's wheel (and a .sha256 beside it) to the fake S3."""
+    name = name or Path(wheel).name
+    dest = node["s3"] / "artifacts" / "rolebridge" / name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(wheel, dest)
+    if sidecar:
+        (dest.parent / (name + ".sha256")).write_text(f"{hashlib.sha256(dest.read_bytes()).hexdigest()}  {name}\n")
+    return f"s3://artifacts/rolebridge/{name}"
+
+
+@pytest.fixture(scope="session")
+def command_wheel():
+    return os.environ["ROLEBRIDGE_TEST_WHEEL"]
+
+
+def test_installs_the_command_of_the_nodes_architecture_with_options_as_arguments(node, release_jar, command_wheel):
+    """Issue 18: EMR passes a bootstrap action arguments, not an environment. Given both
+    architectures' wheels, the node's one is checked, run once and installed; the jar goes to
+    auxlib and the --extra-dir directories."""
+    jar = publish(node, release_jar)
+    x86 = publish_wheel(node, command_wheel)
+    arm = publish_wheel(node, command_wheel, Path(command_wheel).name.replace("x86_64", "aarch64"))
+    r = run(node, jar, "--command-wheel", arm, "--command-wheel", x86, "--extra-dir", "/usr/lib/hadoop/lib",
+            "--extra-dir", "/opt/spark/jars", "--bin-dir", "/opt/rolebridge/bin")
+    assert r.returncode == 0, r.stderr
+    for d in (AUXLIB, "usr/lib/hadoop/lib", "opt/spark/jars"):
+        assert (node["root"] / d / "rolebridge-0.1.0.jar").read_bytes() == Path(release_jar).read_bytes(), d
+    installed_command = node["root"] / "opt/rolebridge/bin/rolebridge"
+    assert oct(installed_command.stat().st_mode & 0o777) == "0o755"
+    assert not (node["root"] / "opt/rolebridge/bin/.rolebridge.tmp").exists()
+    version = subprocess.run([str(installed_command), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == "rolebridge 0.1.0", version
+    assert "command check passed: rolebridge 0.1.0" in r.stdout, r.stdout
+    assert f"installed the rolebridge command (rolebridge 0.1.0) into {node['root']}/opt/rolebridge/bin" in r.stdout
+
+
+def test_the_command_goes_to_usr_local_bin_by_default_with_an_explicit_checksum(node, release_jar, command_wheel):
+    digest = hashlib.sha256(Path(command_wheel).read_bytes()).hexdigest()
+    r = run(node, publish(node, release_jar), "--command-wheel", publish_wheel(node, command_wheel, sidecar=False),
+            "--command-sha256", digest.upper())
+    assert r.returncode == 0, r.stderr
+    assert (node["root"] / "usr/local/bin/rolebridge").is_file()
+    assert installed(node).is_file()
+
+
+@pytest.mark.parametrize("case", ["mismatch", "no-sidecar", "other-arch", "not-a-wheel"])
+def test_a_command_wheel_that_cannot_be_installed_stops_the_bootstrap_before_anything_is_installed(
+        node, release_jar, command_wheel, tmp_path, case):
+    jar = publish(node, release_jar)
+    if case == "mismatch":
+        args, message = ["--command-wheel", publish_wheel(node, command_wheel), "--command-sha256", "0" * 64], \
+            "checksum mismatch for s3://artifacts/rolebridge/rolebridge-0.1.0-py3-none"
+    elif case == "no-sidecar":
+        args, message = ["--command-wheel", publish_wheel(node, command_wheel, sidecar=False)], \
+            "could not download s3://artifacts/rolebridge/rolebridge-0.1.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl.sha256"
+    elif case == "other-arch":
+        arm = publish_wheel(node, command_wheel, Path(command_wheel).name.replace("x86_64", "aarch64"))
+        args, message = ["--command-wheel", arm], "no --command-wheel for this node's architecture (x86_64)"
+    else:
+        fake = tmp_path / "rolebridge-0.1.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+        with zipfile.ZipFile(fake, "w") as z:
+            z.writestr("something/else", b"")
+        args, message = ["--command-wheel", publish_wheel(node, fake)], "does not hold one rolebridge-*.data/scripts/rolebridge"
+    r = run(node, jar, *args)
+    assert r.returncode != 0
+    assert message in r.stderr, r.stderr
+    assert not installed(node).exists()
+    assert not (node["root"] / "usr/local/bin/rolebridge").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--bin-dir"], "--bin-dir needs a value"),
+    (["--bin-dir", "relative/bin"], "--bin-dir must be an absolute path"),
+    (["--command-wheel", "https://example.com/rolebridge.whl"], "--command-wheel must be the wheel's s3:// URI"),
+    (["--command-sha256", "a" * 64], "--command-sha256 is given without --command-wheel"),
+    (["--colour"], "unknown argument: --colour"),
+    (["a" * 64, "extra"], "unknown argument: extra"),
+])
+def test_bad_options_are_named(node, release_jar, args, message):
+    r = run(node, publish(node, release_jar), *args)
+    assert r.returncode != 0
+    assert message in r.stderr and "FAILED" in r.stderr, r.stderr
+    assert not installed(node).exists()

@@ -120,19 +120,19 @@ def test_the_trust_policy_allows_what_source_identity_and_tags_need(tmp_path, cl
     assert json.loads(got.stdout)["AccessKeyId"].startswith("ASIA")
 
 
-def test_every_document_is_printed_labelled_and_emr_classifications_carry_the_settings(clients):
+def test_every_document_is_printed_labelled(clients):
     out = policy(clients, "--role-arn", "arn:aws:iam::222222222222:role/etl-writer", "--external-id", "x-1",
                  "--region", "eu-west-1", "--source-principal", "arn:aws:iam::111111111111:role/EMR_EC2_DefaultRole",
                  "--bucket", "lake", "--kms-key", "arn:aws:kms:eu-west-1:222222222222:key/1234abcd", "--access", "read")
     labels = [line for line in out.splitlines() if line.startswith("# ")]
     assert len(labels) == 6, labels
-    emr = json.loads(policy(clients, "--role-arn", "arn:aws:iam::222222222222:role/etl-writer", "--external-id", "x-1",
-                            "--region", "eu-west-1", "--source-principal", "arn:aws:iam::111111111111:root",
-                            "--bucket", "lake", "--format", "emr"))
-    by_class = {c["Classification"]: c["Properties"] for c in emr}
-    assert by_class["emrfs-site"]["fs.s3.customAWSCredentialsProvider"] == "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider"
-    assert by_class["core-site"]["fs.s3a.aws.credentials.provider"] == "dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2"
-    assert by_class["spark-defaults"]["spark.hadoop.rolebridge.external.id"] == "x-1"
+    assert labels[-1].startswith("# EMR configuration classifications: add --emr-release <label>"), labels
+    with_release = policy(clients, "--role-arn", "arn:aws:iam::222222222222:role/etl-writer",
+                          "--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "lake",
+                          "--emr-release", "emr-7.10.0")
+    labels = [line for line in with_release.splitlines() if line.startswith("# ")]
+    assert labels[-1] == ("# EMR configuration classifications for emr-7.10.0 (S3A serves s3://: core-site, "
+                          "the SDK v2 class)"), labels
     read_only = json.loads(policy(clients, "--role-arn", "arn:aws:iam::222222222222:role/etl-writer",
                                   "--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "lake",
                                   "--access", "read", "--kms-key", "arn:aws:kms:eu-west-1:222222222222:key/1",
@@ -148,6 +148,12 @@ def test_every_document_is_printed_labelled_and_emr_classifications_carry_the_se
     (["--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "b", "--prefix", "a/*"], "without wildcards"),
     (["--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "b", "--format", "kms"], "needs --kms-key"),
     (["--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "b", "--access", "all"], "invalid value 'all'"),
+    (["--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "b", "--format", "emr"],
+     "--format emr needs --emr-release: EMR before 7.10 serves s3:// with EMRFS"),
+    (["--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "b", "--format", "emr", "--emr-release", "7.10"],
+     '--emr-release "7.10": not an EMR release label'),
+    (["--source-principal", "arn:aws:iam::111111111111:root", "--bucket", "b", "--emr-release", "emr-4.9.6"],
+     "releases before EMR 5.0.0 are not supported"),
 ])
 def test_bad_policy_input_exits_2(clients, args, message):
     out = subprocess.run([rolebridge(clients), "policy", "--role-arn", "arn:aws:iam::222222222222:role/w", *args],
@@ -155,3 +161,74 @@ def test_bad_policy_input_exits_2(clients, args, message):
     assert out.returncode == 2, out.stderr
     assert message in out.stderr, out.stderr
     assert out.stdout == ""
+
+
+def hadoop_xml(path, properties):
+    """Writes properties as a Hadoop configuration file, as EMR writes a classification."""
+    from xml.sax.saxutils import escape
+    body = "".join(f"  <property><name>{escape(k)}</name><value>{escape(v)}</value></property>\n"
+                   for k, v in properties.items())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'<?xml version="1.0"?>\n<configuration>\n{body}</configuration>\n')
+    return path
+
+
+def emr_classification(clients, local_aws, release, dest, *extra):
+    """`rolebridge policy --format emr` for one destination of the fixture: its one classification."""
+    d = local_aws.fixture[dest]
+    out = json.loads(policy(clients, "--role-arn", d["roleArn"], "--external-id", d["externalId"],
+                            "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint,
+                            "--source-principal", local_aws.fixture["source"]["arn"], "--bucket", d["bucket"],
+                            "--format", "emr", "--emr-release", release, *extra))
+    assert len(out) == 1, out
+    return out[0]["Classification"], out[0]["Properties"]
+
+
+@pytest.mark.parametrize("release,classification,file_name", [
+    ("emr-6.15.0", "emrfs-site", "emrfs-site.xml"),
+    ("7.9.0", "emrfs-site", "emrfs-site.xml"),
+    ("emr-7.10.0", "core-site", "core-site.xml"),
+])
+def test_emr_classifications_per_release_validate_and_give_each_bucket_its_role(
+        clients, local_aws, tmp_path, release, classification, file_name):
+    """Issue 18: each release's output, written where EMR writes it and read back by doctor, names
+    destA's role for dest-a and destB's for dest-b; any other bucket is the source's."""
+    from test_doctor import doctor
+    merged = {}
+    for dest in ("destA", "destB"):
+        got, props = emr_classification(clients, local_aws, release, dest, "--session-name", "emr-{user}",
+                                        "--duration", "45m")
+        assert got == classification
+        bucket = local_aws.fixture[dest]["bucket"]
+        if classification == "emrfs-site":
+            assert props["fs.s3.customAWSCredentialsProvider"] == "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider"
+            assert not [k for k in props if k.startswith("fs.s3a.")], props
+        else:
+            assert props[f"fs.s3a.bucket.{bucket}.aws.credentials.provider"] == \
+                "dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2"
+            assert not [k for k in props if k.startswith("fs.s3.")], props
+            assert "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider" not in props.values()
+        assert props["rolebridge.unmapped.buckets"] == "source"
+        assert props[f"rolebridge.bucket.{bucket}.session.name"] == "emr-{user}"
+        assert props[f"rolebridge.bucket.{bucket}.session.duration"] == "45m"
+        assert "rolebridge.role.arn" not in props and "rolebridge.external.id" not in props
+        assert props["rolebridge.sts.endpoint"] == local_aws.endpoint
+        merged.update(props)
+    conf = hadoop_xml(tmp_path / file_name, merged)
+    for dest in ("destA", "destB"):
+        d = local_aws.fixture[dest]
+        status, report, checks = doctor(clients, local_aws, "--conf", str(conf), "--bucket", d["bucket"],
+                                        "--user", "etl", flags=False)
+        assert status == 0, report
+        detail = checks["settings"]["detail"]
+        assert f"valid; {d['roleArn']} signs bucket {d['bucket']}" in detail, detail
+        assert f"role.arn from rolebridge.bucket.{d['bucket']}.role.arn [set in {conf}]" in detail, detail
+        assert f"unmapped.buckets from rolebridge.unmapped.buckets [set in {conf}]" in detail, detail
+        assert checks["assume role"]["detail"].startswith(f"{d['roleArn']} as session emr-etl "), checks["assume role"]
+    # A bucket no role applies to is signed by the source itself (here it may not list it).
+    status, report, checks = doctor(clients, local_aws, "--conf", str(conf), "--bucket", "dest-sources", flags=False)
+    assert status == 1 and "assume role" not in checks, report
+    assert "no role applies to bucket dest-sources" in checks["settings"]["detail"], checks["settings"]
+    assert checks["source credentials"]["ok"], report
+    assert local_aws.fixture["source"]["accessKeyId"] in checks["source credentials"]["detail"]
+    assert not checks["bucket listable"]["ok"] and "AccessDenied" in checks["bucket listable"]["detail"]

@@ -155,8 +155,10 @@ fn headings(text: &str) -> Vec<(usize, String)> {
         .into_iter()
         .filter_map(|l| {
             let level = l.chars().take_while(|c| *c == '#').count();
-            (1..=6).contains(&level).then(|| l[level..].strip_prefix(' ')).flatten()?;
-            Some((level, l[level..].trim().to_owned()))
+            let text = l[level..].strip_prefix(' ')?;
+            (1..=6)
+                .contains(&level)
+                .then(|| (level, text.trim().to_owned()))
         })
         .collect()
 }
@@ -168,7 +170,11 @@ fn anchors(text: &str) -> BTreeSet<String> {
     for (_, h) in headings(text) {
         let s = slug(&h);
         let n = seen.entry(s.clone()).or_insert(0);
-        out.insert(if *n == 0 { s.clone() } else { format!("{s}-{n}") });
+        out.insert(if *n == 0 {
+            s.clone()
+        } else {
+            format!("{s}-{n}")
+        });
         *n += 1;
     }
     out
@@ -316,7 +322,10 @@ fn every_setting_of_the_library_has_one_row_and_every_row_is_a_setting() {
     let rows = settings_rows();
     for k in ALL_KEYS {
         let key = format!("{PREFIX}{}", k.name);
-        assert!(rows.contains_key(&key), "docs/settings.md has no row for {key}");
+        assert!(
+            rows.contains_key(&key),
+            "docs/settings.md has no row for {key}"
+        );
     }
     assert!(
         rows.contains_key(HOP_ROW),
@@ -325,7 +334,10 @@ fn every_setting_of_the_library_has_one_row_and_every_row_is_a_setting() {
     assert_eq!(rows.len(), ALL_KEYS.len() + 1, "rows: {:?}", rows.keys());
     for key in rows.keys() {
         let concrete = key.replace("<N>", "1");
-        assert!(is_known_key(&concrete), "{key} is not a setting of rolebridge");
+        assert!(
+            is_known_key(&concrete),
+            "{key} is not a setting of rolebridge"
+        );
         let name = &concrete[PREFIX.len()..];
         assert!(
             ALL_KEYS.iter().any(|k| k.name == name) || name == hop_external_id_name(1),
@@ -442,7 +454,9 @@ fn command_flags_named_in_the_table_exist_and_set_that_key() {
             .get(key)
             .unwrap_or_else(|| panic!("{flag} sets {key}, which has no row"));
         assert!(
-            code_spans(&row[5]).iter().any(|s| s.split_whitespace().next() == Some(flag)),
+            code_spans(&row[5])
+                .iter()
+                .any(|s| s.split_whitespace().next() == Some(flag)),
             "the row of {key} does not name its flag {flag}"
         );
     }
@@ -469,9 +483,9 @@ fn system_properties_and_environment_variables_are_read_by_the_sources() {
         named.insert(name);
     }
     // Every property and variable the Java shim's constants name, and the native log filter.
-    let constants = read(&root().join(
-        "java-shim/src/main/java/dev/rolebridge/hadoop/RoleBridgeConstants.java",
-    ));
+    let constants = read(
+        &root().join("java-shim/src/main/java/dev/rolebridge/hadoop/RoleBridgeConstants.java"),
+    );
     let mut expected = Vec::new();
     for line in constants.lines() {
         let l = line.trim();
@@ -643,11 +657,11 @@ fn every_relative_link_resolves() {
 
 #[test]
 fn slugs_follow_github() {
-    assert_eq!(slug("Roles by Hadoop user and group"), "roles-by-hadoop-user-and-group");
     assert_eq!(
-        slug("`no role is set`"),
-        "no-role-is-set"
+        slug("Roles by Hadoop user and group"),
+        "roles-by-hadoop-user-and-group"
     );
+    assert_eq!(slug("`no role is set`"), "no-role-is-set");
     assert_eq!(
         slug("Failure mode: closed by default"),
         "failure-mode-closed-by-default"
@@ -658,11 +672,17 @@ fn slugs_follow_github() {
     );
     assert_eq!(slug("[Settings](settings.md) table"), "settings-table");
     let a = anchors("# A\n## A\n```\n# not a heading\n```\n### A\n");
-    assert_eq!(a, ["a", "a-1", "a-2"].iter().map(|s| s.to_string()).collect());
+    assert_eq!(
+        a,
+        ["a", "a-1", "a-2"].iter().map(|s| s.to_string()).collect()
+    );
 }
 
 #[test]
 fn the_readme_is_a_landing_page() {
     let lines = read(&root().join("README.md")).lines().count();
-    assert!(lines <= 210, "README.md has {lines} lines; keep it a landing page");
+    assert!(
+        lines <= 210,
+        "README.md has {lines} lines; keep it a landing page"
+    );
 }

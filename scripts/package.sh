@@ -4,7 +4,7 @@
 # CentOS 7 and anything newer). Output: target/release/rolebridge-<version>.jar (and its .sha256),
 # and the loose libraries in target/release/native/linux-<arch>/librolebridge.so. Then the
 # `rolebridge` command for both architectures, and from those binaries one wheel per architecture
-# in target/wheels/ (scripts/wheel.py).
+# in target/wheels/ (scripts/wheel.py), each with its .sha256.
 #
 # Needs the build toolchain only (build_tools in lib.sh: Rust, a JDK, python3, curl; it fetches zig
 # and cargo-zigbuild from PyPI and the shim's compile-time jars from Maven Central), not the test
@@ -60,11 +60,13 @@ rm -f "$stage.manifest"
 log "built $JAR ($(du -k "$JAR" | cut -f1) KiB; sha256 in $JAR.sha256) with$platforms:" \
   "$SO ($(du -k "$SO" | cut -f1) KiB), $SO_AARCH64 ($(du -k "$SO_AARCH64" | cut -f1) KiB)"
 
-rm -f "$WHEELS"/rolebridge-*.whl
+rm -f "$WHEELS"/rolebridge-*.whl "$WHEELS"/rolebridge-*.whl.sha256
 for pair in "x86_64 $X86_64" "aarch64 $AARCH64"; do
   set -- $pair
   built=$ROOT/target/$2/release/rolebridge
   [ -x "$built" ] || die "no $built"
   wheel=$(python3 "$ROOT/scripts/wheel.py" "$built" "$VERSION" "$1" "$WHEELS")
-  log "built $wheel ($(du -k "$wheel" | cut -f1) KiB; the command $(du -k "$built" | cut -f1) KiB)"
+  # The bootstrap action's --command-wheel checks WHEEL.sha256, uploaded beside the wheel.
+  (cd "$WHEELS" && sha256sum "$(basename "$wheel")" > "$(basename "$wheel").sha256")
+  log "built $wheel and its .sha256 ($(du -k "$wheel" | cut -f1) KiB; the command $(du -k "$built" | cut -f1) KiB)"
 done

@@ -124,7 +124,7 @@ def test_jars_alone_are_not_seen_by_s3a_on_the_system_class_path(local_aws, tmp_
 
 
 def test_jar_on_the_driver_and_executor_class_path(local_aws, tmp_path, release_jar, s3a_jars):
-    """The README's spark-submit recipe: the jar shipped with --jars and also named in
+    """docs/spark-glue-eks.md's spark-submit recipe: the jar shipped with --jars and also named in
     spark.driver.extraClassPath and spark.executor.extraClassPath."""
     class_path = ":".join(s3a_jars + [release_jar])
     result, recorded, log = run_job(local_aws, tmp_path, "it-spark-extra-class-path", {

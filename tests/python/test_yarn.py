@@ -120,7 +120,7 @@ def yarn_job(local_aws, tmp_path, yarn, session_name, release_jar, s3a334_jars, 
         "spark.scheduler.maxRegisteredResourcesWaitingTime": "180s",
         "spark.task.maxFailures": "1",
         "spark.yarn.maxAppAttempts": "1",
-        # The README's YARN recipe: --jars localises the jar into each container's working
+        # docs/spark-glue-eks.md's YARN recipe: --jars localises the jar into each container's working
         # directory, and its bare name puts it on the executors' class path, beside hadoop-aws.
         "spark.jars": release_jar,
         "spark.driver.extraClassPath": ":".join(s3a334_jars + [release_jar]),

@@ -239,7 +239,7 @@ class S3A34IT {
    * anything of ours runs, and the JVM cannot define it without its interface
    * (com.amazonaws.auth.AWSCredentialsProvider). S3A does not catch that NoClassDefFoundError, so it
    * is what the user sees; the advice to name the V2 class (or to map the v1 name to it) has to come
-   * from the README's troubleshooting entry for this exact text and from `rolebridge doctor`.
+   * from docs/troubleshooting.md's entry for this exact text and from `rolebridge doctor`.
    * TODO(issue 16): assert that advice once it exists where it can be shown.
    */
   @Test

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rolebridge::settings::{
-    self, resolve_signer, RawSettings, Signer, PREFIX, TEMPLATE_PLACEHOLDER,
+    self, resolve_signer, RawSettings, Signer, PREFIX, TEMPLATE_PLACEHOLDER, TEMPLATE_PLACEHOLDERS,
 };
 
 const V1: &str = "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider";
@@ -75,6 +75,11 @@ fn replaced(name: &str, text: &str) -> String {
             .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'))
             .unwrap_or(tail.len());
         let placeholder = &tail[..end];
+        assert!(
+            TEMPLATE_PLACEHOLDERS.contains(&placeholder),
+            "{name}: {placeholder} is not in the library's TEMPLATE_PLACEHOLDERS, so its error \
+             would not name it"
+        );
         let value = FIXTURES
             .iter()
             .find(|(p, _)| *p == placeholder)

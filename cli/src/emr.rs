@@ -151,6 +151,15 @@ pub fn properties(values: &BTreeMap<String, String>, bucket: &str) -> BTreeMap<S
                 format!("{PREFIX}{}", key.name),
             ),
         ] {
+            // S3A's keys rank below every rolebridge key of the bucket and the global one (as
+            // resolve reads them): taken only where neither is set.
+            let ours = [
+                format!("{BUCKET_PREFIX}{bucket}.{}", key.name),
+                format!("{PREFIX}{}", key.name),
+            ];
+            if ours.iter().any(|k| values.contains_key(k)) {
+                continue;
+            }
             if let Some(v) = values.get(&from).filter(|v| !v.trim().is_empty()) {
                 given.entry(to).or_insert_with(|| v.clone());
             }
@@ -180,7 +189,7 @@ pub fn properties(values: &BTreeMap<String, String>, bucket: &str) -> BTreeMap<S
 }
 
 /// The classifications for `release`: emrfs-site with the V1 class in EMRFS's slot before 7.10;
-/// core-site with the V2 class in S3A's slot of `bucket` from 7.10.
+/// core-site with the V2 class in S3A's slot for every bucket from 7.10.
 pub fn classifications(release: Release, values: &BTreeMap<String, String>, bucket: &str) -> Value {
     let mut props = serde_json::Map::new();
     let classification = match release.file_system() {
@@ -189,10 +198,11 @@ pub fn classifications(release: Release, values: &BTreeMap<String, String>, buck
             "emrfs-site"
         }
         S3FileSystem::S3a => {
-            props.insert(
-                format!("fs.s3a.bucket.{bucket}.aws.credentials.provider"),
-                json!(V2_CLASS),
-            );
+            // S3A's slot for every bucket, like EMRFS's: each S3A file system then makes the
+            // provider, which validates the whole configuration (a placeholder or a misspelt
+            // bucket is refused), and leaves the buckets without a role to the source. A
+            // per-bucket slot would leave a misspelt bucket to S3A's default chain, unchecked.
+            props.insert(S3A_PROVIDER_KEY.into(), json!(V2_CLASS));
             "core-site"
         }
     };
@@ -348,13 +358,12 @@ mod tests {
         assert_eq!(s3a.as_array().unwrap().len(), 1);
         let (class, props) = props_of(&s3a);
         assert_eq!(class, "core-site");
-        assert_eq!(
-            props["fs.s3a.bucket.lake.aws.credentials.provider"],
-            V2_CLASS
-        );
+        assert_eq!(props[S3A_PROVIDER_KEY], V2_CLASS);
         assert!(
-            !props.contains_key(S3A_PROVIDER_KEY),
-            "per bucket only: {props:?}"
+            !props.keys().any(
+                |k| k.ends_with(".aws.credentials.provider") && k.starts_with("fs.s3a.bucket.")
+            ),
+            "one slot for every bucket: {props:?}"
         );
         assert!(!props.keys().any(|k| k.starts_with("fs.s3.")), "{props:?}");
         assert!(!props.values().any(|v| v == V1_CLASS), "{props:?}");
@@ -397,6 +406,42 @@ mod tests {
                 Signer::Source(_)
             ));
         }
+    }
+
+    #[test]
+    fn s3a_keys_rank_below_rolebridge_keys_as_resolve_reads_them() {
+        // The role given on the command line (the global rolebridge key), an S3A per-bucket role
+        // from the node's core-site: resolve takes the former, and so must the classification.
+        let mut values = given();
+        values.insert(
+            "fs.s3a.bucket.lake.assumed.role.arn".into(),
+            "arn:aws:iam::333333333333:role/from-core-site".into(),
+        );
+        values.insert(
+            "fs.s3a.bucket.lake.assumed.role.session.duration".into(),
+            "20m".into(),
+        );
+        let (_, props) = props_of(&classifications(
+            parse_release("emr-7.10.0").unwrap(),
+            &values,
+            "lake",
+        ));
+        let rolebridge: BTreeMap<String, String> = props
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("rolebridge."))
+            .collect();
+        let all = |v: &BTreeMap<String, String>| {
+            v.iter()
+                .filter(|(k, _)| k.starts_with("rolebridge.") || k.starts_with("fs.s3a."))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let want = resolve(&raw_for(&all(&values), "lake", "hadoop")).unwrap();
+        assert!(!want.role_arn.ends_with("from-core-site"));
+        assert_eq!(
+            resolve(&raw_for(&rolebridge, "lake", "hadoop")).unwrap(),
+            want
+        );
     }
 
     #[test]

@@ -186,8 +186,9 @@ fn provider_setting(all: &Collected, fs: FileSystem, bucket: &str) -> Check {
                     ok: false,
                     detail: format!(
                         "{detail}: S3A does not use rolebridge for bucket {bucket}. Fix: set \
-                         {per_bucket}={V2_CLASS} in core-site (`rolebridge policy --format emr \
-                         --emr-release <label>` prints it)"
+                         {S3A_PROVIDER_KEY}={V2_CLASS} in core-site, with \
+                         rolebridge.unmapped.buckets=source for the buckets without a role \
+                         (`rolebridge policy --format emr --emr-release <label>` prints it)"
                     ),
                 }
             }
@@ -283,33 +284,58 @@ fn hadoop_classpath(root: &Path) -> Option<Vec<PathBuf>> {
     (!entries.is_empty()).then_some(entries)
 }
 
-/// Whether the zip file `jar` has an entry named `entry`, from its central directory.
+/// Whether the zip file `jar` has an entry named `entry`, from its central directory. Reads the
+/// archive's tail and its central directory only: a class path holds jars of hundreds of MB.
 pub fn jar_has(jar: &Path, entry: &str) -> bool {
-    std::fs::read(jar).is_ok_and(|b| zip_entries(&b).iter().any(|n| n == entry))
+    central_directory(jar)
+        .is_some_and(|(cd, count)| zip_entries(&cd, count).iter().any(|n| n == entry))
 }
 
-/// The entry names of a zip archive (its central directory); empty if it is not one.
-fn zip_entries(b: &[u8]) -> Vec<String> {
-    let u16_at = |i: usize| {
+/// The central directory of the zip archive at `path` and its number of entries; `None` if it is
+/// not a (non-zip64) zip archive.
+fn central_directory(path: &Path) -> Option<(Vec<u8>, usize)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    // The end of central directory record: 22 bytes plus a comment of up to 65535.
+    let tail_len = len.min(22 + 65535);
+    f.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let mut tail = vec![0; tail_len as usize];
+    f.read_exact(&mut tail).ok()?;
+    let u16_at = |b: &[u8], i: usize| {
         b.get(i..i + 2)
             .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
     };
-    let u32_at = |i: usize| {
+    let u32_at = |b: &[u8], i: usize| {
         b.get(i..i + 4)
-            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as u64)
     };
-    // The end of central directory record: 22 bytes plus a comment of up to 65535.
-    let lowest = b.len().saturating_sub(22 + 65535);
-    let Some(eocd) = (lowest..b.len().saturating_sub(21))
+    let eocd = (0..tail.len().saturating_sub(21))
         .rev()
-        .find(|&i| u32_at(i) == Some(0x0605_4b50))
-    else {
-        return Vec::new();
+        .find(|&i| u32_at(&tail, i) == Some(0x0605_4b50))?;
+    let count = u16_at(&tail, eocd + 10)?;
+    let (size, offset) = (u32_at(&tail, eocd + 12)?, u32_at(&tail, eocd + 16)?);
+    if offset.checked_add(size)? > len {
+        return None;
+    }
+    f.seek(SeekFrom::Start(offset)).ok()?;
+    let mut cd = vec![0; size as usize];
+    f.read_exact(&mut cd).ok()?;
+    Some((cd, count))
+}
+
+/// The entry names of a zip archive's central directory `cd` of `count` entries.
+fn zip_entries(cd: &[u8], count: usize) -> Vec<String> {
+    let u16_at = |i: usize| {
+        cd.get(i..i + 2)
+            .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
     };
-    let (Some(count), Some(mut at)) = (u16_at(eocd + 10), u32_at(eocd + 16)) else {
-        return Vec::new();
+    let u32_at = |i: usize| {
+        cd.get(i..i + 4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     };
     let mut names = Vec::with_capacity(count);
+    let mut at = 0;
     for _ in 0..count {
         if u32_at(at) != Some(0x0201_4b50) {
             break;
@@ -318,7 +344,7 @@ fn zip_entries(b: &[u8]) -> Vec<String> {
         else {
             break;
         };
-        let Some(name) = b.get(at + 46..at + 46 + n) else {
+        let Some(name) = cd.get(at + 46..at + 46 + n) else {
             break;
         };
         names.push(String::from_utf8_lossy(name).into_owned());
@@ -369,12 +395,27 @@ mod tests {
             "META-INF/MANIFEST.MF",
             "dev/rolebridge/hadoop/RoleBridgeCredentialsProvider.class",
         ];
-        assert_eq!(zip_entries(&zip(&names)), names);
-        assert!(zip_entries(b"not a zip").is_empty());
-        assert!(zip_entries(&[]).is_empty());
+        let dir = std::env::temp_dir().join(format!("rolebridge-zip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let entries_of = |bytes: &[u8]| {
+            let f = dir.join("t.jar");
+            std::fs::write(&f, bytes).unwrap();
+            central_directory(&f).map_or_else(Vec::new, |(cd, n)| zip_entries(&cd, n))
+        };
+        assert_eq!(entries_of(&zip(&names)), names);
+        // A megabyte of stored data before the directory is never read.
+        let mut big = vec![0u8; 1 << 20];
+        big.extend(zip(&names));
+        assert!(
+            entries_of(&big).is_empty(),
+            "offsets point into the padding: no entries"
+        );
+        assert!(entries_of(b"not a zip").is_empty());
+        assert!(entries_of(&[]).is_empty());
         let mut cut = zip(&names);
         cut.truncate(cut.len() - 30);
-        assert!(zip_entries(&cut).is_empty(), "no end record, no entries");
+        assert!(entries_of(&cut).is_empty(), "no end record, no entries");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn node(files: &[(&str, &str)], jars: &[(&str, &[&str])]) -> PathBuf {

@@ -62,13 +62,18 @@ while [ $# -gt 0 ]; do
     --bin-dir)
       case "$2" in /*) ;; *) fail "--bin-dir must be an absolute path, got: $2" ;; esac
       bin_dir=$2 ;;
-    --extra-dir) extra="$extra:$2" ;;
+    --extra-dir)
+      case "$2" in /*) ;; *) fail "--extra-dir must be an absolute path, got: $2" ;; esac
+      extra="$extra:$2" ;;
     --java) java=$2 ;;
     *) fail "unknown argument: $1; $usage" ;;
   esac
   shift 2
 done
 [ -z "$wheel_sha" ] || [ -n "$wheels" ] || fail "--command-sha256 is given without --command-wheel"
+set -- $wheels
+[ -z "$wheel_sha" ] || [ $# -le 1 ] || fail "--command-sha256 is one wheel's checksum, but $# --command-wheel are given;" \
+  "upload each wheel's .sha256 beside it (scripts/package.sh writes them) and leave --command-sha256 out"
 case "$src" in s3://*/*.jar) ;; *) fail "the first argument must be the jar's s3:// URI ending in .jar, got: $src" ;; esac
 name=${src##*/}
 command -v "$AWS" >/dev/null 2>&1 || fail "the AWS CLI ($AWS) is not on PATH"
@@ -103,7 +108,7 @@ listing=$(unzip -Z1 "$jar" 2>/dev/null || python3 -m zipfile -l "$jar" 2>/dev/nu
 library=native/$platform/librolebridge.so
 for entry in dev/rolebridge/hadoop/RoleBridgeCredentialsProvider.class \
              dev/rolebridge/hadoop/RoleBridgeCredentialsProviderV2.class "$library"; do
-  printf '%s\n' "$listing" | grep -q "$entry" || fail "$src does not contain $entry: is it the rolebridge release jar?"
+  printf '%s\n' "$listing" | grep -qF "$entry" || fail "$src does not contain $entry: is it the rolebridge release jar?"
 done
 
 # Does the library load on this node? The self-check loads it exactly as a provider does:
@@ -165,13 +170,18 @@ if [ -n "$wheels" ]; then
   wheel_actual=${wheel_actual%% *}
   [ "$(lower "$wheel_actual")" = "$(lower "$wheel_sha")" ] \
     || fail "checksum mismatch for $wheel_src: expected $wheel_sha, got $wheel_actual"
-  entry=$(unzip -Z1 "$wheel" 2>/dev/null | grep '^rolebridge-[^/]*\.data/scripts/rolebridge$') || entry=
+  wheel_listing=$(unzip -Z1 "$wheel" 2>/dev/null \
+    || python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$wheel" 2>/dev/null) \
+    || fail "$wheel_src is not a readable wheel (a zip file)"
+  entry=$(printf '%s\n' "$wheel_listing" | grep '^rolebridge-[^/]*\.data/scripts/rolebridge$') || entry=
   case "$entry" in
     ""|*"
 "*) fail "$wheel_src does not hold one rolebridge-*.data/scripts/rolebridge: is it the rolebridge wheel?" ;;
   esac
   command_bin=$work/rolebridge
-  unzip -p "$wheel" "$entry" > "$command_bin" 2>/dev/null || fail "cannot extract $entry from $wheel_src"
+  { unzip -p "$wheel" "$entry" 2>/dev/null \
+    || python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' "$wheel" "$entry"; } \
+    > "$command_bin" 2>/dev/null && [ -s "$command_bin" ] || fail "cannot extract $entry from $wheel_src"
   chmod 0755 "$command_bin"
   version=$("$command_bin" --version 2>&1) || fail "the rolebridge command from $wheel_src does not run on this node:
 $version"

@@ -232,37 +232,81 @@ fn check_global_only(raw: &RawSettings) -> Result<()> {
     Ok(())
 }
 
-/// `rolebridge.unmapped.buckets`, checked against a role for every bucket.
+/// `rolebridge.unmapped.buckets`, checked against the settings that would make it unsafe or
+/// meaningless: `source` needs the file system's bucket, and is refused beside a global role (no
+/// bucket would be unmapped) and beside a group's role for every bucket (a group lookup that
+/// missed the group on one node would hand a member the source credentials instead of the
+/// group's role).
 fn unmapped_buckets(raw: &RawSettings) -> Result<Unmapped> {
     let Some(found) = lookup_name(raw, UNMAPPED_BUCKETS.name, None)? else {
         return Ok(Unmapped::Refuse);
     };
     let unmapped = validate_unmapped_buckets(&found.key, &found.value)?;
-    if unmapped == Unmapped::Source {
-        let global_roles = [
-            format!("{PREFIX}{}", ROLE_ARN.name),
-            format!("fs.s3a.assumed.role.{}", ROLE_ARN.s3a.unwrap_or_default()),
-        ];
-        if let Some(k) = global_roles
-            .iter()
-            .find(|k| raw.values.get(*k).is_some_and(|v| !v.trim().is_empty()))
-        {
-            return Err(Error::setting(
-                found.key,
-                format!(
-                    "is source, but {k} gives every bucket a role, so no bucket would ever be \
-                     unmapped"
-                ),
-                format!(
-                    "Give each bucket that goes through a role its own \
-                     {BUCKET_PREFIX}<BUCKET>.role.arn and remove {k}, or remove \
-                     {PREFIX}{}",
-                    UNMAPPED_BUCKETS.name
-                ),
-            ));
-        }
+    if unmapped == Unmapped::Refuse {
+        return Ok(unmapped);
+    }
+    if raw.bucket.is_none() {
+        return Err(Error::setting(
+            found.key,
+            "is source, but this provider was made with no bucket (no file system URI), so it \
+             cannot tell a bucket that goes through a role from one that does not",
+            "Have the host construct the provider with (URI, Configuration), as S3A and EMRFS do \
+             (the command: --bucket), or remove the key",
+        ));
+    }
+    let global_role = format!("{PREFIX}{}", ROLE_ARN.name);
+    if raw
+        .values
+        .get(&global_role)
+        .is_some_and(|v| !v.trim().is_empty())
+    {
+        return Err(Error::setting(
+            found.key,
+            format!(
+                "is source, but {global_role} gives every bucket a role, so no bucket would ever \
+                 be unmapped"
+            ),
+            format!(
+                "Give each bucket that goes through a role its own {BUCKET_PREFIX}<BUCKET>.role.arn \
+                 and remove {global_role}, or remove {PREFIX}{}",
+                UNMAPPED_BUCKETS.name
+            ),
+        ));
+    }
+    let role_suffix = format!(".{}", ROLE_ARN.name);
+    let bucket_part = format!(".{SCOPE_BUCKET}");
+    if let Some(group_role) = raw.values.keys().find(|k| {
+        k.starts_with(GROUP_PREFIX) && k.ends_with(&role_suffix) && !k.contains(&bucket_part)
+    }) {
+        return Err(Error::setting(
+            group_role.clone(),
+            format!(
+                "is a group's role for every bucket, and {} is source: where a group lookup \
+                 misses the group on one node, a member's requests would be signed with the \
+                 source credentials instead of the group's role",
+                found.key
+            ),
+            "Give the group its role per bucket (rolebridge.group.<GROUP>.bucket.<BUCKET>.role.arn): \
+             a bucket any key names always goes through a role, whatever the lookup finds",
+        ));
     }
     Ok(unmapped)
+}
+
+/// The first key that names this provider's bucket: a bucket's own keys, a user's or a group's
+/// keys for it, S3A's per-bucket assumed-role keys. With `rolebridge.unmapped.buckets=source`, a
+/// bucket so named goes through a role, and a user or group without one there is refused: only
+/// buckets that no key names are signed with the source credentials.
+fn key_naming_bucket(raw: &RawSettings) -> Option<&String> {
+    let b = raw.bucket.as_deref()?;
+    let own = format!("{BUCKET_PREFIX}{b}.");
+    let scoped = format!(".{SCOPE_BUCKET}{b}.");
+    let s3a = format!("fs.s3a.bucket.{b}.assumed.role.");
+    raw.values.keys().find(|k| {
+        k.starts_with(&own)
+            || k.starts_with(&s3a)
+            || ((k.starts_with(USER_PREFIX) || k.starts_with(GROUP_PREFIX)) && k.contains(&scoped))
+    })
 }
 
 /// Resolves and validates every setting. Nothing is fetched; the first broken rule is returned.
@@ -276,7 +320,27 @@ pub fn resolve_signer(raw: &RawSettings) -> Result<Signer> {
     let user = raw.hadoop_user.as_deref();
     let role = match lookup(raw, ROLE_ARN)? {
         Some(role) => role,
-        None if unmapped == Unmapped::Source => return source_only(raw).map(Signer::Source),
+        None if unmapped == Unmapped::Source => match key_naming_bucket(raw) {
+            None => return source_only(raw).map(Signer::Source),
+            Some(named) => {
+                let no_role = match no_role(raw) {
+                    Error::Setting { problem, .. } => problem,
+                    other => other.to_string(),
+                };
+                return Err(Error::setting(
+                    named.clone(),
+                    format!(
+                        "names bucket {}, so the bucket goes through a role, but none applies \
+                         here: {}",
+                        raw.bucket.as_deref().unwrap_or_default(),
+                        no_role
+                    ),
+                    "Give this user a role for the bucket (its own, a group's, or the bucket's \
+                     role.arn); rolebridge.unmapped.buckets=source signs only buckets that no \
+                     key names with the source credentials",
+                ));
+            }
+        },
         None => return Err(no_role(raw)),
     };
     let role_arn = identity::substitute_role_arn(&role.key, &role.value, user, ROLE_ARN.name)?;
@@ -604,6 +668,57 @@ mod tests {
     }
 
     #[test]
+    fn unmapped_buckets_source_never_covers_a_bucket_a_key_names() {
+        // The tenants' bucket: roles for alice and the analysts group only. bob, and a member of
+        // analysts whose lookup missed the group, are refused there, not given the source.
+        let tenants = |user: &str, groups: &[&str]| {
+            RawSettings::new(Some("tenants"), Some(user))
+                .with_groups(groups.iter().map(|g| g.to_string()).collect())
+                .set("rolebridge.unmapped.buckets", "source")
+                .set(
+                    "rolebridge.user.alice.bucket.tenants.role.arn",
+                    "arn:aws:iam::222222222222:role/alice",
+                )
+                .set(
+                    "rolebridge.group.analysts.bucket.tenants.role.arn",
+                    "arn:aws:iam::222222222222:role/analysts",
+                )
+        };
+        assert!(matches!(
+            resolve_signer(&tenants("alice", &["users"])),
+            Ok(Signer::Role(_))
+        ));
+        assert!(matches!(
+            resolve_signer(&tenants("carol", &["analysts"])),
+            Ok(Signer::Role(_))
+        ));
+        for (user, groups) in [("bob", &["users"][..]), ("carol", &["users"][..])] {
+            let err = resolve_signer(&tenants(user, groups))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("names bucket tenants") && err.contains("no role is set"),
+                "{err}"
+            );
+        }
+        // Another bucket of the same configuration is the source's.
+        let mut other = tenants("bob", &["users"]);
+        other.bucket = Some("job-logs".into());
+        assert!(matches!(resolve_signer(&other), Ok(Signer::Source(_))));
+        // A bucket with settings of its own but no role (an external ID, S3A's key) is refused.
+        for key in [
+            "rolebridge.bucket.tenants.external.id",
+            "fs.s3a.bucket.tenants.assumed.role.session.name",
+        ] {
+            let raw = RawSettings::new(Some("tenants"), Some("bob"))
+                .set("rolebridge.unmapped.buckets", "source")
+                .set(key, "x-1");
+            let err = resolve_signer(&raw).unwrap_err().to_string();
+            assert!(err.starts_with(key), "{err}");
+        }
+    }
+
+    #[test]
     fn unmapped_buckets_refuse_is_the_default_and_the_no_role_error_names_the_key() {
         for value in [None, Some("refuse"), Some("REFUSE")] {
             let msg = resolve_signer(&unmapped("job-logs", value))
@@ -637,15 +752,31 @@ mod tests {
                 scoped
             );
         }
-        for global in ["rolebridge.role.arn", "fs.s3a.assumed.role.arn"] {
-            let raw = unmapped("dest-a", Some("source"))
-                .set(global, "arn:aws:iam::222222222222:role/all");
-            let err = resolve_signer(&raw).unwrap_err().to_string();
-            assert!(
-                err.contains(global) && err.contains("every bucket"),
-                "{err}"
-            );
-        }
+        let raw = unmapped("dest-a", Some("source"))
+            .set("rolebridge.role.arn", "arn:aws:iam::222222222222:role/all");
+        let err = resolve_signer(&raw).unwrap_err().to_string();
+        assert!(
+            err.contains("rolebridge.role.arn") && err.contains("every bucket"),
+            "{err}"
+        );
+        // S3A's own global key is what S3A writes when it propagates a bucket's options
+        // (fs.s3a.bucket.B.assumed.role.arn): it maps every bucket, which is not refused.
+        let raw = unmapped("job-logs", Some("source")).set(
+            "fs.s3a.assumed.role.arn",
+            "arn:aws:iam::222222222222:role/all",
+        );
+        assert!(matches!(resolve_signer(&raw), Ok(Signer::Role(_))));
+        // source needs the bucket.
+        let mut raw = unmapped("job-logs", Some("source"));
+        raw.bucket = None;
+        raw.values.remove("rolebridge.bucket.dest-a.role.arn");
+        assert_eq!(key_of(raw), "rolebridge.unmapped.buckets");
+        // A group's role for every bucket: a missed group would be the source's.
+        let raw = unmapped("job-logs", Some("source")).set(
+            "rolebridge.group.staff.role.arn",
+            "arn:aws:iam::222222222222:role/staff",
+        );
+        assert_eq!(key_of(raw), "rolebridge.group.staff.role.arn");
         // A user's own role for every bucket is fine: other users' unmapped buckets stay source.
         let raw = unmapped("job-logs", Some("source")).set(
             "rolebridge.user.alice.role.arn",
@@ -1698,14 +1829,21 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            e.starts_with(
-                "rolebridge.external.id: its value holds REPLACE-WITH-EXTERNAL-ID-secret-part"
-            ),
+            e.starts_with("rolebridge.external.id: its value holds REPLACE-WITH-EXTERNAL-ID,"),
             "{e}"
         );
         assert!(e.contains("placeholder of a rolebridge template"), "{e}");
         assert!(
-            e.contains("Replace REPLACE-WITH-EXTERNAL-ID-secret-part with your own value"),
+            e.contains("Replace REPLACE-WITH-EXTERNAL-ID with your own value"),
+            "{e}"
+        );
+        assert!(!e.contains("secret-part"), "{e}");
+        // An unknown placeholder is shown by its fixed part only.
+        let e = resolve(&raw().set("rolebridge.external.id", "replace-with-my-id-123"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("holds REPLACE-WITH-..., a placeholder") && !e.contains("123"),
             "{e}"
         );
         let e = resolve(
@@ -1725,8 +1863,8 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            e.contains("holds replace-with-team,"),
-            "stops at the comma: {e}"
+            e.contains("holds REPLACE-WITH-..., a placeholder") && !e.contains("team"),
+            "an unknown placeholder by its fixed part only: {e}"
         );
         assert_eq!(
             err_key(resolve(&raw().set(

@@ -203,11 +203,11 @@ pub(super) fn no_role(raw: &RawSettings) -> Error {
         }
         (None, _) => String::new(),
     };
-    let fix = "Set one of them to the ARN of the role to assume, e.g. \
-               arn:aws:iam::222222222222:role/etl-writer; rolebridge never falls back to another \
-               identity, such as the instance role, unless rolebridge.unmapped.buckets=source \
-               says that buckets no role applies to are signed with the source credentials \
-               (EMRFS sends every s3:// bucket, the job's own too, through one provider)";
+    let fix =
+        "Set one of them to the role's ARN (e.g. arn:aws:iam::222222222222:role/etl-writer); \
+               rolebridge never falls back to another identity unless \
+               rolebridge.unmapped.buckets=source (buckets the node's own identity should sign: \
+               EMRFS sends every s3:// bucket through one provider)";
     let key = match &raw.bucket {
         Some(b) => format!("{PREFIX}role.arn (or {BUCKET_PREFIX}{b}.role.arn)"),
         None => format!("{PREFIX}role.arn"),

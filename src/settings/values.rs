@@ -39,23 +39,38 @@ pub(crate) fn shown(value: &str) -> String {
 /// (`REPLACE-WITH-ROLE-ARN`, `REPLACE-WITH-EXTERNAL-ID`, `REPLACE-WITH-BUCKET`, ...).
 pub const TEMPLATE_PLACEHOLDER: &str = "REPLACE-WITH-";
 
+/// Every placeholder the templates under `deploy/` hold (tests/deploy_configs.rs checks the list).
+pub const TEMPLATE_PLACEHOLDERS: [&str; 11] = [
+    "REPLACE-WITH-ROLE-ARN",
+    "REPLACE-WITH-EXTERNAL-ID",
+    "REPLACE-WITH-BUCKET",
+    "REPLACE-WITH-REGION",
+    "REPLACE-WITH-USER",
+    "REPLACE-WITH-GROUP",
+    "REPLACE-WITH-USER-ROLE-ARN",
+    "REPLACE-WITH-GROUP-ROLE-ARN",
+    "REPLACE-WITH-SECOND-BUCKET",
+    "REPLACE-WITH-SECOND-ROLE-ARN",
+    "REPLACE-WITH-SECOND-EXTERNAL-ID",
+];
+
 /// A key or value that still holds a template placeholder is refused, naming the key and the
 /// placeholder: a template deployed without editing must fail at construction, not assume a role
 /// named `REPLACE-WITH-ROLE-ARN` or send it as the external ID. Any case matches (bucket names
 /// are lower case, so `replace-with-bucket` is what an edited-by-half key may hold). Only the
 /// placeholder is shown, never the rest of the value (it may be an external ID).
 pub fn check_template_placeholder(key: &str, value: &str) -> Result<()> {
+    // The placeholder's own name if it is one of the templates' (the longest that fits), else its
+    // fixed part: what follows may be the user's own value, half typed over the placeholder.
     let find = |text: &str| -> Option<String> {
-        let at = text.to_ascii_uppercase().find(TEMPLATE_PLACEHOLDER)?;
-        let tail = &text[at..];
-        let end = tail
-            .char_indices()
-            .find(|(i, c)| {
-                *i >= TEMPLATE_PLACEHOLDER.len()
-                    && !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            })
-            .map_or(tail.len(), |(i, _)| i);
-        Some(tail[..end].to_owned())
+        let upper = text.to_ascii_uppercase();
+        let at = upper.find(TEMPLATE_PLACEHOLDER)?;
+        let name = TEMPLATE_PLACEHOLDERS
+            .iter()
+            .filter(|p| upper[at..].starts_with(*p))
+            .max_by_key(|p| p.len())
+            .map_or_else(|| format!("{TEMPLATE_PLACEHOLDER}..."), |p| (*p).to_owned());
+        Some(name)
     };
     let (placeholder, place) = match (find(key), find(value)) {
         (Some(p), _) => (p, "the key itself holds"),

@@ -334,6 +334,9 @@ def test_a_command_wheel_that_cannot_be_installed_stops_the_bootstrap_before_any
     (["--bin-dir", "relative/bin"], "--bin-dir must be an absolute path"),
     (["--command-wheel", "https://example.com/rolebridge.whl"], "--command-wheel must be the wheel's s3:// URI"),
     (["--command-sha256", "a" * 64], "--command-sha256 is given without --command-wheel"),
+    (["--command-wheel", "s3://a/x_x86_64.whl", "--command-wheel", "s3://a/x_aarch64.whl", "--command-sha256", "a" * 64],
+     "--command-sha256 is one wheel's checksum, but 2 --command-wheel are given"),
+    (["--extra-dir", "opt/spark/jars"], "--extra-dir must be an absolute path"),
     (["--colour"], "unknown argument: --colour"),
     (["a" * 64, "extra"], "unknown argument: extra"),
 ])

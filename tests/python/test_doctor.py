@@ -204,7 +204,7 @@ def test_on_an_emr_node_doctor_reads_emrs_files_and_checks_the_file_system_and_t
     else:
         assert fs == f"s3:// is served by S3A (fs.s3.impl = org.apache.hadoop.fs.s3a.S3AFileSystem (in {site}))"
         assert checks["provider setting"]["detail"] == (
-            "fs.s3a.bucket.dest-a.aws.credentials.provider = dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2 "
+            "fs.s3a.aws.credentials.provider = dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2 "
             f"(in {site})")
         assert checks["provider jar"]["detail"].startswith(
             f"dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2 is in {jar_dir}/rolebridge-0.1.0.jar (Hadoop's "
@@ -233,7 +233,7 @@ def test_on_an_emr_node_the_wrong_class_for_the_file_system_is_named(clients, lo
     assert not checks["provider setting"]["ok"]
     assert "fs.s3a.aws.credentials.provider is not set: S3A does not use rolebridge for bucket dest-a" in \
         checks["provider setting"]["detail"], checks["provider setting"]
-    assert "fs.s3a.bucket.dest-a.aws.credentials.provider=dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2" in \
+    assert "fs.s3a.aws.credentials.provider=dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2" in \
         checks["provider setting"]["detail"]
 
 

@@ -204,7 +204,7 @@ def test_emr_classifications_per_release_validate_and_give_each_bucket_its_role(
             assert props["fs.s3.customAWSCredentialsProvider"] == "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider"
             assert not [k for k in props if k.startswith("fs.s3a.")], props
         else:
-            assert props[f"fs.s3a.bucket.{bucket}.aws.credentials.provider"] == \
+            assert props["fs.s3a.aws.credentials.provider"] == \
                 "dev.rolebridge.hadoop.RoleBridgeCredentialsProviderV2"
             assert not [k for k in props if k.startswith("fs.s3.")], props
             assert "dev.rolebridge.hadoop.RoleBridgeCredentialsProvider" not in props.values()

@@ -86,9 +86,11 @@ class SoakIT {
         + assumeRoles + " AssumeRole calls");
     assertEquals(0, errors.get(), "errors: first " + firstError.get());
     assertEquals(0, tooCloseToExpiry.get());
-    // one at the start, then one per 5 s refresh period (each starting when a caller first sees
-    // the period end, plus the time the fetch takes): 60 / 5 = 12, give or take one
-    assertTrue(assumeRoles >= 11 && assumeRoles <= 14, "AssumeRole calls: " + assumeRoles);
+    // One at the start, then one per refresh period: 5 s from the session's expiry as STS wrote
+    // it (to the second) plus the time the fetch itself takes, so 12 on an idle machine and fewer
+    // where STS answers slowly (a loaded CI machine made 9). What this proves: never more than
+    // one fetch per period (no storm: at most 14), and refreshing goes on all along (at least 6).
+    assertTrue(assumeRoles >= 6 && assumeRoles <= 14, "AssumeRole calls: " + assumeRoles);
     assertTrue(keys.size() >= assumeRoles - 1, "the callers saw the new sessions: " + keys.size());
   }
 }

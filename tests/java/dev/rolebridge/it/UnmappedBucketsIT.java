@@ -157,6 +157,15 @@ class UnmappedBucketsIT {
         () -> new RoleBridgeCredentialsProvider(URI.create("s3a://" + jobBucket(aws) + "/"), scoped));
     assertTrue(e.getMessage().contains("global setting"), e.getMessage());
 
+    // A bucket some key names goes through a role: without one for this user it is refused, not
+    // handed the source (another tenant of a shared bucket, a group lookup that missed a group).
+    Configuration named = conf("it-unmapped-named");
+    named.set("rolebridge.unmapped.buckets", "source");
+    named.set("rolebridge.user.someone-else.bucket." + jobBucket(aws) + ".role.arn", aws.roleArn("destA"));
+    e = assertThrows(RoleBridgeConfigException.class,
+        () -> new RoleBridgeCredentialsProvider(URI.create("s3a://" + jobBucket(aws) + "/"), named));
+    assertTrue(e.getMessage().contains("names bucket " + jobBucket(aws)), e.getMessage());
+
     Configuration typo = conf("it-unmapped-typo");
     typo.set("rolebridge.unmapped.buckets", "instance-role");
     e = assertThrows(RoleBridgeConfigException.class,

@@ -90,21 +90,33 @@ wheel_arch=${platform#linux-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 jar=$work/$name
-"$AWS" s3 cp --only-show-errors "$src" "$jar" >&2 || fail "could not download $src"
-if [ -z "$expected" ]; then
-  "$AWS" s3 cp --only-show-errors "$src.sha256" "$jar.sha256" >&2 \
-    || fail "no checksum given and could not download $src.sha256 (upload it beside the jar, or pass the SHA-256 as the second argument)"
-  read -r expected _ < "$jar.sha256" || true
-fi
-printf '%s\n' "$expected" | grep -Eq '^[0-9a-fA-F]{64}$' \
-  || fail "the expected checksum is not a SHA-256 (64 hex digits): '$expected'"
-actual=$(sha256sum "$jar")
-actual=${actual%% *}
 lower() { printf '%s' "$1" | tr 'A-F' 'a-f'; }
-[ "$(lower "$actual")" = "$(lower "$expected")" ] || fail "checksum mismatch for $src: expected $expected, got $actual"
+# fetch_checked SRC DEST EXPECTED WHAT HOW: downloads SRC to DEST and checks its SHA-256 against
+# EXPECTED, or where that is empty against SRC.sha256 beside it (WHAT names the file in messages,
+# HOW says how else to give the checksum). Sets $checked to the file's SHA-256.
+fetch_checked() {
+  "$AWS" s3 cp --only-show-errors "$1" "$2" >&2 || fail "could not download $1"
+  want=$3
+  if [ -z "$want" ]; then
+    "$AWS" s3 cp --only-show-errors "$1.sha256" "$2.sha256" >&2 \
+      || fail "$5 and could not download $1.sha256 (upload it beside the $4, or $6)"
+    read -r want _ < "$2.sha256" || true
+  fi
+  printf '%s\n' "$want" | grep -Eq '^[0-9a-fA-F]{64}$' \
+    || fail "the $7expected checksum is not a SHA-256 (64 hex digits): '$want'"
+  checked=$(sha256sum "$2")
+  checked=${checked%% *}
+  [ "$(lower "$checked")" = "$(lower "$want")" ] || fail "checksum mismatch for $1: expected $want, got $checked"
+}
+# zip_names FILE: the entry names of a zip file (a jar, a wheel), one per line.
+zip_names() {
+  unzip -Z1 "$1" 2>/dev/null \
+    || python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$1" 2>/dev/null
+}
+fetch_checked "$src" "$jar" "$expected" jar "no checksum given" "pass the SHA-256 as the second argument" ""
+actual=$checked
 
-listing=$(unzip -Z1 "$jar" 2>/dev/null || python3 -m zipfile -l "$jar" 2>/dev/null) \
-  || fail "$src is not a readable jar"
+listing=$(zip_names "$jar") || fail "$src is not a readable jar"
 library=native/$platform/librolebridge.so
 for entry in dev/rolebridge/hadoop/RoleBridgeCredentialsProvider.class \
              dev/rolebridge/hadoop/RoleBridgeCredentialsProviderV2.class "$library"; do
@@ -158,21 +170,8 @@ if [ -n "$wheels" ]; then
   [ -n "$wheel_src" ] || fail "no --command-wheel for this node's architecture ($wheel_arch) among:$wheels" \
     "(give the wheel whose name ends in _$wheel_arch.whl)"
   wheel=$work/${wheel_src##*/}
-  "$AWS" s3 cp --only-show-errors "$wheel_src" "$wheel" >&2 || fail "could not download $wheel_src"
-  if [ -z "$wheel_sha" ]; then
-    "$AWS" s3 cp --only-show-errors "$wheel_src.sha256" "$wheel.sha256" >&2 \
-      || fail "no --command-sha256 given and could not download $wheel_src.sha256 (upload it beside the wheel, or pass --command-sha256)"
-    read -r wheel_sha _ < "$wheel.sha256" || true
-  fi
-  printf '%s\n' "$wheel_sha" | grep -Eq '^[0-9a-fA-F]{64}$' \
-    || fail "the wheel's expected checksum is not a SHA-256 (64 hex digits): '$wheel_sha'"
-  wheel_actual=$(sha256sum "$wheel")
-  wheel_actual=${wheel_actual%% *}
-  [ "$(lower "$wheel_actual")" = "$(lower "$wheel_sha")" ] \
-    || fail "checksum mismatch for $wheel_src: expected $wheel_sha, got $wheel_actual"
-  wheel_listing=$(unzip -Z1 "$wheel" 2>/dev/null \
-    || python3 -c 'import sys, zipfile; print("\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))' "$wheel" 2>/dev/null) \
-    || fail "$wheel_src is not a readable wheel (a zip file)"
+  fetch_checked "$wheel_src" "$wheel" "$wheel_sha" wheel "no --command-sha256 given" "pass --command-sha256" "wheel's "
+  wheel_listing=$(zip_names "$wheel") || fail "$wheel_src is not a readable wheel (a zip file)"
   entry=$(printf '%s\n' "$wheel_listing" | grep '^rolebridge-[^/]*\.data/scripts/rolebridge$') || entry=
   case "$entry" in
     ""|*"

@@ -16,11 +16,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::metrics::{SessionStats, Snapshot};
 use crate::runtime::{BoxFuture, Spawn};
 use crate::settings::Hop;
 use crate::settings::{Settings, StsTarget, MIN_REMAINING_VALIDITY};
@@ -122,8 +124,14 @@ pub const SOURCE_ONLY: &str = "(the source credentials: rolebridge.unmapped.buck
 
 /// Something that makes a new session: STS in production, a counter in tests. The session must
 /// be valid until at least `min_expiration` (a shared session that expires sooner is not taken).
+/// `stats` are the entry's counters, for what the fetch did (STS calls, node cache answers).
 pub trait FetchSession: Send + Sync + 'static {
-    fn fetch(&self, spec: &SessionSpec, min_expiration: SystemTime) -> BoxFuture<Result<Session>>;
+    fn fetch(
+        &self,
+        spec: &SessionSpec,
+        min_expiration: SystemTime,
+        stats: Arc<SessionStats>,
+    ) -> BoxFuture<Result<Session>>;
 }
 
 /// A session handed out, with the time at which the caller should ask the cache again.
@@ -166,11 +174,14 @@ pub struct Entry {
     spec: SessionSpec,
     state: Mutex<State>,
     changed: Condvar,
+    stats: Arc<SessionStats>,
 }
 
 #[derive(Default)]
 struct State {
     session: Option<Arc<Session>>,
+    /// When this process got `session` (from STS or the node cache).
+    had_at: Option<SystemTime>,
     fetching: bool,
     /// Bumped when a fetch completes, successfully or not.
     generation: u64,
@@ -191,6 +202,22 @@ impl Entry {
     /// How many fetches of this entry have completed (successful or not).
     pub fn fetches(&self) -> u64 {
         self.lock().fetches
+    }
+
+    pub fn spec(&self) -> &SessionSpec {
+        &self.spec
+    }
+
+    /// The entry's counters and what it knows of its current session, at `now`.
+    pub fn snapshot(&self, now: SystemTime) -> Snapshot {
+        let session = {
+            let st = self.lock();
+            st.session
+                .as_ref()
+                .zip(st.had_at)
+                .map(|(s, at)| (s.expiration, at))
+        };
+        self.stats.snapshot(session, now)
     }
 }
 
@@ -234,13 +261,29 @@ impl SessionCache {
                     spec: spec.clone(),
                     state: Mutex::new(State::default()),
                     changed: Condvar::new(),
+                    stats: Arc::default(),
                 })
             })
             .clone()
     }
 
+    /// The entry whose identity ([`crate::provider::Provider::session_id`]) is `id`, if this
+    /// cache has it.
+    pub fn entry_by_id(&self, id: usize) -> Option<Arc<Entry>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .values()
+            .find(|e| Arc::as_ptr(e) as usize == id)
+            .cloned()
+    }
+
     /// A valid session for `entry`: the cached one, or the result of a fetch this call waits for.
     pub fn get(&self, entry: &Arc<Entry>, timing: Timing) -> Result<Handout> {
+        self.get_after(entry, timing, false)
+    }
+
+    /// [`Self::get`], for a caller that has waited for a fetch already (`waited`, counted).
+    fn get_after(&self, entry: &Arc<Entry>, timing: Timing, mut waited: bool) -> Result<Handout> {
         let mut st = entry.lock();
         loop {
             let now = self.clock.now();
@@ -267,6 +310,9 @@ impl SessionCache {
                 if let Some(fetch) = refresh {
                     self.launch(entry, fetch);
                 }
+                if !waited {
+                    entry.stats.from_memory.fetch_add(1, Relaxed);
+                }
                 return Ok(Handout {
                     session: s,
                     ask_again_at,
@@ -283,6 +329,10 @@ impl SessionCache {
                 drop(st);
                 self.launch(entry, fetch);
                 st = entry.lock();
+            }
+            if !waited {
+                waited = true;
+                entry.stats.waited.fetch_add(1, Relaxed);
             }
             st = self.wait_for_fetch(entry, st, generation, timing.wait_bound)?;
             let now = self.clock.now();
@@ -314,12 +364,13 @@ impl SessionCache {
             self.launch(entry, fetch);
             st = entry.lock();
         }
+        entry.stats.waited.fetch_add(1, Relaxed);
         let st = self.wait_for_fetch(entry, st, generation, timing.wait_bound)?;
         if let Some(e) = &st.last_error {
             return Err(e.clone());
         }
         drop(st);
-        self.get(entry, timing)
+        self.get_after(entry, timing, true)
     }
 
     /// Waits until the fetch that began at `generation` completes (at once if it already has);
@@ -356,7 +407,9 @@ impl SessionCache {
     fn begin_fetch(&self, entry: &Arc<Entry>, st: &mut State, min_expiration: SystemTime) -> Begun {
         st.fetching = true;
         tracing::debug!(role = %entry.spec.role_arn, session = %entry.spec.session_name, "fetching a new session");
-        let fetch = self.fetcher.fetch(&entry.spec, min_expiration);
+        let fetch = self
+            .fetcher
+            .fetch(&entry.spec, min_expiration, entry.stats.clone());
         let mut guard = FetchGuard {
             entry: entry.clone(),
             generation: st.generation,
@@ -439,6 +492,7 @@ impl Entry {
                     "new session"
                 );
                 st.session = Some(Arc::new(session));
+                st.had_at = Some(clock.now());
                 st.last_error = None;
                 st.failures = 0;
                 st.retry_at = None;
@@ -458,6 +512,7 @@ impl Entry {
                     "no new session: {e}"
                 );
                 st.retry_at = Some(clock.instant() + backoff);
+                self.stats.error(e.code());
                 st.last_error = Some(e);
             }
         }
@@ -533,6 +588,7 @@ mod tests {
             &self,
             _spec: &SessionSpec,
             _min_expiration: SystemTime,
+            _stats: Arc<SessionStats>,
         ) -> BoxFuture<Result<Session>> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             let result = match self.fail.lock().unwrap().clone() {
@@ -630,6 +686,35 @@ mod tests {
             hint: String::new(),
             retryable: false,
         }
+    }
+
+    #[test]
+    fn counts_answers_from_memory_waiting_callers_and_the_last_error() {
+        let f = fixture(Duration::ZERO);
+        f.cache.get(&f.entry, R).unwrap(); // no session: waits for the first fetch
+        f.cache.get(&f.entry, R).unwrap();
+        f.cache.get(&f.entry, R).unwrap();
+        let s = f.entry.snapshot(f.clock.now());
+        assert_eq!((s.waited, s.from_memory), (1, 2));
+        assert_eq!((s.seconds_to_expiry, s.session_age), (Some(900), Some(0)));
+        assert_eq!(s.last_error_code, None);
+        f.clock.advance(Duration::from_secs(100));
+        let s = f.entry.snapshot(f.clock.now());
+        assert_eq!((s.seconds_to_expiry, s.session_age), (Some(800), Some(100)));
+
+        let refused = f.cache.entry(spec("s2"));
+        assert_eq!(refused.snapshot(f.clock.now()).seconds_to_expiry, None);
+        *f.sts.fail.lock().unwrap() = Some(access_denied());
+        f.cache.get(&refused, R).unwrap_err();
+        let s = refused.snapshot(f.clock.now());
+        assert_eq!(s.last_error_code.as_deref(), Some("AccessDenied"));
+        assert!(s.last_error_at.is_some());
+        assert_eq!((s.waited, s.from_memory, s.seconds_to_expiry), (1, 0, None));
+        // a forced refresh is a wait, and its answer no answer from memory
+        *f.sts.fail.lock().unwrap() = None;
+        f.cache.refresh(&f.entry, R).unwrap();
+        let s = f.entry.snapshot(f.clock.now());
+        assert_eq!((s.waited, s.from_memory), (2, 2));
     }
 
     #[test]

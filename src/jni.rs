@@ -388,6 +388,106 @@ pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_failsOpen<'local>
     run(&mut env, 0, |_| Ok(u8::from(borrow(handle)?.fails_open())))
 }
 
+/// The figures of a native session, by its identity (`sessionId`), in the order
+/// `NativeBridge.stats` documents; null if this copy of the library has no such session.
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_stats<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    session_id: jlong,
+) -> jni::sys::jlongArray {
+    run(&mut env, std::ptr::null_mut(), |env| {
+        let Some(s) = crate::provider::stats_of(session_id) else {
+            return Ok(std::ptr::null_mut());
+        };
+        let q = |q| s.latency_quantile(q).map_or(-1, |v| v as jlong);
+        let mut values: Vec<jlong> = vec![
+            s.assume_ok as jlong,
+            s.assume_failed as jlong,
+            s.assume_throttled as jlong,
+            s.latency_last_ms as jlong,
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            s.from_memory as jlong,
+            s.from_node_cache as jlong,
+            s.sts_fetches as jlong,
+            s.waited as jlong,
+            s.seconds_to_expiry.unwrap_or(jlong::MIN),
+            s.session_age.unwrap_or(jlong::MIN),
+            s.last_error_at.map_or(0, |t| t as jlong),
+        ];
+        values.extend(s.latency_buckets.iter().map(|&n| n as jlong));
+        let array = env.new_long_array(values.len() as i32)?;
+        env.set_long_array_region(&array, 0, &values)?;
+        Ok(array.into_raw())
+    })
+}
+
+/// The code of a native session's last error (STS's, or `NetworkError`, `Timeout`, ...), null if
+/// it has had none or is unknown.
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_lastErrorCode<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    session_id: jlong,
+) -> jstring {
+    run(
+        &mut env,
+        std::ptr::null_mut(),
+        |env| match crate::provider::stats_of(session_id).and_then(|s| s.last_error_code) {
+            Some(code) => Ok(env.new_string(code)?.into_raw()),
+            None => Ok(std::ptr::null_mut()),
+        },
+    )
+}
+
+/// `{role, session name}` of a provider's session.
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_labels<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+    handle: jlong,
+) -> jni::sys::jobjectArray {
+    run(&mut env, std::ptr::null_mut(), |env| {
+        let (role, session) = borrow(handle)?.labels();
+        strings(env, &[role, session])
+    })
+}
+
+/// The audit lines of the AssumeRole calls made since the last call (oldest first), with a line
+/// first saying how many were dropped if more were made than kept.
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_takeAudit<'local>(
+    mut env: JNIEnv<'local>,
+    _: JClass<'local>,
+) -> jni::sys::jobjectArray {
+    run(&mut env, std::ptr::null_mut(), |env| {
+        let (mut lines, dropped) = crate::metrics::take_audit();
+        if dropped > 0 {
+            lines.insert(
+                0,
+                format!(
+                    "rolebridge: {dropped} audit lines were dropped before they could be logged"
+                ),
+            );
+        }
+        strings(env, &lines)
+    })
+}
+
+fn strings(env: &mut JNIEnv<'_>, values: &[String]) -> JniResult<jni::sys::jobjectArray> {
+    let array = env.new_object_array(values.len() as i32, "java/lang/String", JObject::null())?;
+    for (i, v) in values.iter().enumerate() {
+        env.with_local_frame(2, |env| -> JniResult<()> {
+            let s = env.new_string(v)?;
+            env.set_object_array_element(&array, i as i32, s)?;
+            Ok(())
+        })?;
+    }
+    Ok(array.into_raw())
+}
+
 /// For tests: panics with `message`, to show that a panic becomes a Java exception and the JVM
 /// goes on. Not reachable from the public Java API.
 #[no_mangle]

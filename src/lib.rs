@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod jni;
 pub mod logging;
+pub mod metrics;
 pub mod os_thread;
 pub mod provider;
 pub mod runtime;

@@ -34,6 +34,14 @@ pub fn global_cache() -> Arc<SessionCache> {
         .clone()
 }
 
+/// The figures of the session whose identity ([`Provider::session_id`]) is `id`, if this copy
+/// of the library has it.
+pub fn stats_of(id: i64) -> Option<crate::metrics::Snapshot> {
+    let cache = GLOBAL.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+    let entry = cache.entry_by_id(id as usize)?;
+    Some(entry.snapshot(std::time::SystemTime::now()))
+}
+
 /// Ends everything this copy of the library runs, before the JVM unmaps it (the class loader that
 /// loaded it was collected, so no provider of it can be used again): drops the process-wide cache,
 /// its sessions and STS clients, and stops the runtime's threads. Returns false if a runtime
@@ -101,6 +109,15 @@ impl Provider {
     /// the same entry while this copy of the library is loaded: entries are never removed.
     pub fn session_id(&self) -> i64 {
         Arc::as_ptr(&self.entry) as usize as i64
+    }
+
+    /// The role and the session name this provider's session goes by, for metric names: the
+    /// role (the last of a chain), or for the source credentials what messages name them by.
+    pub fn labels(&self) -> (String, String) {
+        match &self.signer {
+            Signer::Role(s) => (s.role_arn.clone(), s.session_name.clone()),
+            Signer::Source(_) => (crate::cache::SOURCE_ONLY.to_owned(), String::new()),
+        }
     }
 
     pub fn fails_open(&self) -> bool {

@@ -6,8 +6,9 @@
 //! `AWS_ENDPOINT_URL(_STS)` in the environment.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::imds::region::ImdsRegionProvider;
@@ -19,22 +20,25 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{future, ProvideCredentials};
 use aws_sdk_sts::config::Region;
-use aws_sdk_sts::config::SharedHttpClient;
+use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents, SharedHttpClient};
 use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+use aws_sdk_sts::operation::RequestId;
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
 use aws_sdk_sts::Client;
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::OnceCell;
 
 use crate::cache::{FetchSession, Session, SessionSpec};
 use crate::error::{Error, Result};
+use crate::metrics::{AssumeRoleEvent, SessionStats};
 use crate::runtime::BoxFuture;
 use crate::settings::StsTarget;
 use crate::shared_cache::{Lookup, SharedDir, SourceId};
@@ -438,7 +442,8 @@ impl StsFetcher {
         let duration = i32::try_from(call.duration_secs).map_err(|_| {
             Error::Internal(format!("duration {} out of range", call.duration_secs))
         })?;
-        let out = client
+        let stats = STATS.try_with(Arc::clone).ok();
+        let mut request = client
             .assume_role()
             .role_arn(&call.role_arn)
             .role_session_name(&spec.session_name)
@@ -451,9 +456,37 @@ impl StsFetcher {
             )
             .set_policy(call.policy.clone())
             .set_policy_arns(policy_arns)
-            .send()
-            .await
-            .map_err(|e| map_error(spec, call, e))?;
+            .customize();
+        if let Some(stats) = &stats {
+            request = request.interceptor(CountThrottles(stats.clone()));
+        }
+        let started = Instant::now();
+        let sent = request.send().await;
+        let took = started.elapsed();
+        let audit = |request_id: Option<&str>,
+                     outcome: std::result::Result<(&str, SystemTime), &str>| {
+            crate::metrics::audit(&AssumeRoleEvent {
+                role_arn: &call.role_arn,
+                session_name: &spec.session_name,
+                source_identity: call.source_identity.as_deref(),
+                request_id,
+                outcome,
+                took,
+            })
+        };
+        let out = match sent {
+            Ok(out) => out,
+            Err(e) => {
+                let request_id = e.request_id().map(str::to_owned);
+                let e = map_error(spec, call, e);
+                if let Some(stats) = &stats {
+                    stats.assume_failed.fetch_add(1, Relaxed);
+                    stats.sts_latency(took);
+                }
+                audit(request_id.as_deref(), Err(e.code()));
+                return Err(e);
+            }
+        };
         let c = out.credentials().ok_or_else(|| Error::Sts {
             role_arn: call.label.clone(),
             code: "MissingCredentials".into(),
@@ -464,6 +497,11 @@ impl StsFetcher {
         let expiration = SystemTime::try_from(*c.expiration()).map_err(|e| {
             Error::Internal(format!("STS returned an expiration out of range: {e}"))
         })?;
+        if let Some(stats) = &stats {
+            stats.assume_ok.fetch_add(1, Relaxed);
+            stats.sts_latency(took);
+        }
+        audit(out.request_id(), Ok((c.access_key_id(), expiration)));
         Ok(Session {
             access_key_id: c.access_key_id().to_owned(),
             secret_access_key: c.secret_access_key().to_owned(),
@@ -757,16 +795,71 @@ impl StsFetcher {
 /// How often the source chain is asked again for keys without an expiry.
 const LONG_TERM_KEYS_ASKED_AGAIN: Duration = Duration::from_secs(3600);
 
+tokio::task_local! {
+    /// The counters of the cache entry whose fetch is running, for each AssumeRole call it makes
+    /// (a chain makes several) to be counted there and audited.
+    static STATS: Arc<SessionStats>;
+}
+
 impl FetchSession for StsFetcher {
-    fn fetch(&self, spec: &SessionSpec, min_expiration: SystemTime) -> BoxFuture<Result<Session>> {
+    fn fetch(
+        &self,
+        spec: &SessionSpec,
+        min_expiration: SystemTime,
+        stats: Arc<SessionStats>,
+    ) -> BoxFuture<Result<Session>> {
         let this = self.clone();
         let spec = spec.clone();
         Box::pin(async move {
             if spec.source_only {
                 return this.source_session(&spec.sts).await;
             }
-            this.fetch_shared_or_new(&spec, min_expiration).await
+            let calls = || stats.assume_ok.load(Relaxed) + stats.assume_failed.load(Relaxed);
+            let before = calls();
+            let result = STATS
+                .scope(
+                    stats.clone(),
+                    this.fetch_shared_or_new(&spec, min_expiration),
+                )
+                .await;
+            // One fetch of an entry at a time: the calls counted meanwhile are this fetch's.
+            if calls() != before {
+                stats.sts_fetches.fetch_add(1, Relaxed);
+            } else if result.is_ok() {
+                stats.from_node_cache.fetch_add(1, Relaxed);
+            }
+            result
         })
+    }
+}
+
+/// Counts the attempts of an AssumeRole call that STS turned away as throttled (the SDK retries
+/// them, so the call itself may still succeed).
+#[derive(Debug)]
+struct CountThrottles(Arc<SessionStats>);
+
+impl Intercept for CountThrottles {
+    fn name(&self) -> &'static str {
+        "rolebridge-count-throttles"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), BoxError> {
+        let code = match context.output_or_error() {
+            Some(Err(e)) => e
+                .as_operation_error()
+                .and_then(|e| e.downcast_ref::<AssumeRoleError>())
+                .and_then(|e| e.code()),
+            _ => None,
+        };
+        if code.is_some_and(crate::metrics::is_throttling) {
+            self.0.assume_throttled.fetch_add(1, Relaxed);
+        }
+        Ok(())
     }
 }
 

@@ -25,6 +25,25 @@ final class NativeBridge {
   /** Whether rolebridge.failure.mode is open. */
   static native boolean failsOpen(long handle);
 
+  /** {role, session name} of the handle's native session, for metric names. */
+  static native String[] labels(long handle);
+
+  /**
+   * The figures of a native session by its {@link #sessionId}, or null if this copy of the library
+   * has none: AssumeRole succeeded, failed, throttled attempts; STS latency last, p50, p90, p99 (ms,
+   * -1 before any call); answers from memory (native calls), from the node cache, fetches from STS;
+   * native callers that waited; seconds to expiry and session age (Long.MIN_VALUE without a
+   * session); time of the last error (seconds since the epoch, 0 for none); then one count per
+   * latency bucket ({@link Metrics#LATENCY_BOUNDS_MS}, and one above).
+   */
+  static native long[] stats(long sessionId);
+
+  /** The code of a native session's last error, or null. */
+  static native String lastErrorCode(long sessionId);
+
+  /** The audit lines of the AssumeRole calls made since the last call, oldest first. */
+  static native String[] takeAudit();
+
   /** For tests only: panics in native code with this message. */
   static native void panicForTest(String message);
 

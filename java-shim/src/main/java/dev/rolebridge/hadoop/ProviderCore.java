@@ -67,15 +67,31 @@ final class ProviderCore<T> implements Closeable {
         return t;
       });
 
-  /** What the providers of one native session share: the generation a forced refresh bumps. */
+  /**
+   * What the providers of one native session share: the generation a forced refresh bumps, the
+   * session's names and the JVM's counts of it ({@link Metrics}).
+   */
   static final class Session {
     volatile long generation;
+    final long id;
+    final String role;
+    final String name;
+    final Metrics.Counts counts = new Metrics.Counts();
+    /** Guarded by Metrics: open providers of this session, and its MBean's name while registered. */
+    int providers;
+    javax.management.ObjectName objectName;
+
+    Session(long id, String role, String name) {
+      this.id = id;
+      this.role = role;
+      this.name = name;
+    }
   }
 
   /** Sessions by native session id; a session lives while some provider of it does. */
   private static final Map<Long, WeakReference<Session>> SESSIONS = new HashMap<Long, WeakReference<Session>>();
 
-  private static Session session(long id) {
+  private static Session session(long id, long handle) {
     synchronized (SESSIONS) {
       WeakReference<Session> ref = SESSIONS.get(id);
       Session s = ref == null ? null : ref.get();
@@ -85,7 +101,8 @@ final class ProviderCore<T> implements Closeable {
             it.remove();
           }
         }
-        s = new Session();
+        String[] labels = NativeBridge.labels(handle);
+        s = new Session(id, labels[0], labels[1]);
         SESSIONS.put(id, new WeakReference<Session>(s));
       }
       return s;
@@ -154,8 +171,10 @@ final class ProviderCore<T> implements Closeable {
     long handle = NativeBridge.open(bucket, ugi.getShortUserName(), groups(ugi, conf, settings), settings);
     String description = NativeBridge.describe(handle);
     LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
-    return new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle),
-        session(NativeBridge.sessionId(handle)));
+    Session session = session(NativeBridge.sessionId(handle), handle);
+    ProviderCore<T> core = new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle), session);
+    Metrics.opened(session);
+    return core;
   }
 
   private static boolean announced;
@@ -305,6 +324,7 @@ final class ProviderCore<T> implements Closeable {
   T get() {
     Current<T> c = current;
     if (c != null && c.generation == session.generation && System.currentTimeMillis() < c.askAgainAtMillis) {
+      session.counts.hit();
       return c.credentials;
     }
     return fetch(false);
@@ -321,9 +341,11 @@ final class ProviderCore<T> implements Closeable {
   void getAsync(CompletableFuture<? super T> into) {
     Current<T> c = current;
     if (c != null && c.generation == session.generation && System.currentTimeMillis() < c.askAgainAtMillis) {
+      session.counts.hit();
       into.complete(c.credentials);
       return;
     }
+    session.counts.waited.incrementAndGet();
     CompletableFuture<T> f;
     try {
       f = start(false);
@@ -347,6 +369,7 @@ final class ProviderCore<T> implements Closeable {
   }
 
   private T fetch(boolean force) {
+    session.counts.waited.incrementAndGet();
     try {
       return await(start(force));
     } catch (RuntimeException e) {
@@ -413,6 +436,7 @@ final class ProviderCore<T> implements Closeable {
         release = closed && calls == 0 && !released;
         released |= release;
       }
+      Metrics.logAudit();
       if (failure == null) {
         f.complete(result);
       } else {
@@ -447,7 +471,11 @@ final class ProviderCore<T> implements Closeable {
    * only now (no region), an interrupt, a closed provider, a bug.
    */
   private Throwable failure(RuntimeException e) {
-    return failsOpen ? converter.whenOpen(e) : unavailable(description, e);
+    if (failsOpen) {
+      return converter.whenOpen(e);
+    }
+    session.counts.refusals.incrementAndGet();
+    return unavailable(description, e);
   }
 
   /**
@@ -500,6 +528,7 @@ final class ProviderCore<T> implements Closeable {
       release = calls == 0;
       released |= release;
     }
+    Metrics.closed(session);
     if (release) {
       release();
     }

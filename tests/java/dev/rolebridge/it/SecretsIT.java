@@ -42,6 +42,9 @@ class SecretsIT {
     assertTrue(out.contains("rolebridge::cache: new session"), "native lines of rolebridge itself");
     assertTrue(out.contains("DEBUG ProviderCore: rolebridge: session NativeSession{accessKeyId=ASIA"), "Java lines");
     assertTrue(out.contains("refusal (closed)") && out.contains("refusal (open)") && out.contains("invalid setting"));
+    // The audit lines (INFO on dev.rolebridge.audit) of the sessions made and refused are in the scan.
+    assertTrue(out.contains("INFO  audit: rolebridge AssumeRole result=ok accessKeyId=ASIA"), "audit lines of sessions");
+    assertTrue(out.contains("INFO  audit: rolebridge AssumeRole result=AccessDenied"), "audit lines of refusals");
     int lines = out.split("\n").length;
     for (String secret : secrets) {
       assertTrue(secret.length() >= 16, "a real secret: " + secret.length());

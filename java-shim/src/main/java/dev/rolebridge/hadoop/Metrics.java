@@ -153,7 +153,9 @@ final class Metrics {
   private static ObjectName register(ProviderCore.Session s) {
     try {
       MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-      SessionBean bean = new SessionBean(s);
+      // The interface is named for the attributes, not for the class: a StandardMBean says which.
+      javax.management.StandardMBean bean = new javax.management.StandardMBean(new SessionBean(s),
+          RoleBridgeSessionMBean.class);
       for (int instance = 1; instance <= 1000; instance++) {
         ObjectName name = new ObjectName(DOMAIN + ":type=Session,role=" + ObjectName.quote(s.role)
             + ",session=" + ObjectName.quote(s.name) + ",instance=" + instance);

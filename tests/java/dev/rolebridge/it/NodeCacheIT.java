@@ -94,10 +94,10 @@ class NodeCacheIT {
     Object[] first = jvmsAtOnce(aws, 8, session, dir.getPath(), "wrong-external-id");
     String out = (String) first[2];
     assertEquals(1, first[1], "one AssumeRole for 8 refused JVMs: " + out);
-    assertEquals(8, refused(out), out);
+    assertEquals(8, refused(out, ON_THE_NODE), out);
     Object[] next = jvmsAtOnce(aws, 8, session, dir.getPath(), "wrong-external-id");
     assertEquals(0, next[1], "the refusal is remembered on the node: " + next[2]);
-    assertEquals(8, refused((String) next[2]), (String) next[2]);
+    assertEquals(8, refused((String) next[2], ON_THE_NODE), (String) next[2]);
     File[] records = dir.listFiles((d, n) -> n.endsWith(".refusal"));
     assertEquals(1, records.length, java.util.Arrays.toString(dir.list()));
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(records[0].toPath())));
@@ -106,21 +106,22 @@ class NodeCacheIT {
     assertTrue(!record.contains(aws.secretKeyOf("source")), "never the source's secret");
 
     Object[] alone = jvmsAtOnce(aws, 8, session + "-no-cache", null, "wrong-external-id");
-    assertEquals(8, refused((String) alone[2]), (String) alone[2]);
+    assertEquals(8, refused((String) alone[2], "Remembered in this process until"), (String) alone[2]);
     System.out.println("NODE-CACHE 8 JVMs refused at once (wrong external ID): " + first[1]
         + " AssumeRole call(s) with rolebridge.cache.dir, then " + next[1] + " for 8 more; " + alone[1] + " without");
     assertEquals(8, alone[1], "without the shared cache each JVM asks STS itself");
   }
 
+  private static final String ON_THE_NODE = "Remembered on this node (rolebridge.cache.dir) until";
+
   /**
-   * Lines of JVMs refused with STS's code and words, remembered on the node (the refused JVM's
-   * own and the others', read from the record).
+   * Lines of JVMs refused with STS's code and words, and the note {@code remembered} (on the node:
+   * the refused JVM's own and the others', read from the record; or in the process).
    */
-  private static int refused(String out) {
+  private static int refused(String out, String remembered) {
     int n = 0;
     for (String l : out.split("\n")) {
-      if (l.startsWith("REFUSED AccessDenied ") && l.contains("external ID")
-          && l.contains("Remembered on this node (rolebridge.cache.dir) until")
+      if (l.startsWith("REFUSED AccessDenied ") && l.contains("external ID") && l.contains(remembered)
           && l.contains("rolebridge.refusal.ttl")) {
         n++;
       }

@@ -504,13 +504,13 @@ impl Entry {
                 let place = "in this process";
                 (
                     left,
-                    Error::remembered(e, now + left, place, refusal_ttl, 0),
+                    Error::remembered(e, now + left, place, refusal_ttl, 0, None),
                 )
             }
             None if e.is_throttling() => {
                 let left = throttle_backoff(failures);
                 let place = "in this process";
-                let e = Error::remembered(e, now + left, place, refusal_ttl, failures);
+                let e = Error::remembered(e, now + left, place, refusal_ttl, failures, None);
                 (left, e)
             }
             None => {
@@ -949,6 +949,7 @@ mod tests {
             "on this node (rolebridge.cache.dir)",
             R.refusal_ttl,
             0,
+            None,
         );
         *f.sts.fail.lock().unwrap() = Some(e);
         let got = f.cache.get(&f.entry, R).unwrap_err();

@@ -150,13 +150,15 @@ impl Error {
 
     /// `error` (a refusal, or throttling), remembered `place` ("in this process", "on this node
     /// (rolebridge.cache.dir)") until `until`. `refusal_ttl`: the setting's value, for the note;
-    /// `throttles`: for throttling, how many calls in a row STS throttled.
+    /// `throttles`: for throttling, how many calls in a row STS throttled; `record`: the node
+    /// cache's file that remembers it, if any.
     pub fn remembered(
         error: Error,
         until: SystemTime,
         place: &str,
         refusal_ttl: Duration,
         throttles: u32,
+        record: Option<&std::path::Path>,
     ) -> Error {
         let error = match error {
             Error::Remembered { error, .. } => *error,
@@ -173,8 +175,12 @@ impl Error {
         } else {
             format!(
                 "Remembered {place} until {at} (rolebridge.refusal.ttl, {}s): these settings \
-                 fail at once without asking STS until then, and a fix takes effect by then",
-                refusal_ttl.as_secs()
+                 fail at once without asking STS until then, and a fix takes effect by then{}",
+                refusal_ttl.as_secs(),
+                record.map_or(String::new(), |r| format!(
+                    "; new processes ask STS sooner once {} is removed",
+                    r.display()
+                ))
             )
         };
         Error::Remembered {

@@ -726,6 +726,7 @@ impl StsFetcher {
                     ON_THIS_NODE,
                     refusal_ttl,
                     b.throttles,
+                    Some(&shared.backoff_path(spec, kind)),
                 ));
             }
         }
@@ -791,7 +792,8 @@ impl StsFetcher {
         if let Some(Err(why)) = written {
             tracing::warn!("rolebridge.cache.dir: {why}");
         }
-        Error::remembered(e, until, ON_THIS_NODE, refusal_ttl, throttles)
+        let path = shared.backoff_path(spec, kind);
+        Error::remembered(e, until, ON_THIS_NODE, refusal_ttl, throttles, Some(&path))
     }
 
     /// What `read` finds for this process's source. A file written under another access key ID

@@ -81,6 +81,7 @@ def test_fifty_refused_runs_on_one_cache_directory_make_one_assume_role(tmp_path
         assert out == ""
         assert "AccessDenied" in err and "external ID" in err, err
         assert "Remembered on this node (rolebridge.cache.dir) until" in err, err
+        assert f"new processes ask STS sooner once {cache}/" in err and ".refusal is removed" in err, err
         assert local_aws.fixture["source"]["secretAccessKey"] not in err
     assert after_first == 1, f"{RUNS} refused runs together: {after_first} AssumeRole"
     assert after_again == 0, f"{RUNS} more within the TTL: {after_again} AssumeRole"

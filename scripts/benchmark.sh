@@ -2,7 +2,8 @@
 # Benchmarks rolebridge against the peer providers in one run, against the same local STS
 # (dev.rolebridge.bench.ProviderBenchmark: JMH for the timings), and prints a Markdown report. With --write, also
 # writes it to BENCHMARKS.md with the command and the machine it ran on. Then the command's
-# credential-process against the boto3 recipe it replaces (scripts/bench_credential_process.py).
+# credential-process against the boto3 recipe it replaces (scripts/bench_credential_process.py), and
+# the STS load model (scripts/sts-load-model.py, with scripts/sts-load-notes.md).
 # Takes about 20 minutes.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -26,6 +27,19 @@ $(source_env) "$VENV/bin/python" "$ROOT/scripts/bench_credential_process.py" "$F
   "$ROOT/target/$X86_64/release/rolebridge" > "$cp_report"
 echo "The command: \`rolebridge\` $(du -k "$ROOT/target/$X86_64/release/rolebridge" | cut -f1) KiB (x86_64), its wheel $(du -k "$WHEEL" | cut -f1) KiB." >> "$cp_report"
 echo >> "$cp_report"
+sts_report=$(mktemp)
+{
+  echo "### STS load: AssumeRole calls per second of a cluster (model; real processes here)"
+  echo
+  echo "\`python3 scripts/sts-load-model.py\` (defaults), then \`--nodes 1000 --jvms 16 --sets 4\`:"
+  echo
+  python3 "$ROOT/scripts/sts-load-model.py"
+  echo
+  python3 "$ROOT/scripts/sts-load-model.py" --nodes 1000 --jvms 16 --sets 4
+  echo
+  cat "$ROOT/scripts/sts-load-notes.md"
+  echo
+} > "$sts_report"
 machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/Mem:/ {print $2}') GiB,"
 machine+=" $(uname -sr), $(java -version 2>&1 | head -1), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 {
@@ -39,8 +53,9 @@ machine+=" $(uname -sr), $(java -version 2>&1 | head -1), clocksource $(cat /sys
   cat "$report"
   echo
   cat "$cp_report"
+  cat "$sts_report"
   cat "$ROOT/scripts/benchmark-notes.md"
 } > "$report.md"
 cat "$report.md"
 if [ -n "$write" ]; then cp "$report.md" "$ROOT/BENCHMARKS.md"; log "wrote BENCHMARKS.md"; fi
-rm -f "$report" "$report.md" "$cp_report"
+rm -f "$report" "$report.md" "$cp_report" "$sts_report"

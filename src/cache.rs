@@ -11,6 +11,16 @@
 //!   handed out, with "ask again" a second later, never later than `E - 60 s`;
 //! - from `E - 60 s` the session is never handed out: callers wait for a fetch.
 //!
+//! After a failed fetch no new one starts before a backoff ends, and callers without a valid
+//! session get the error at once until then:
+//! - a refusal (STS's non-retryable answers: AccessDenied, a missing role, a wrong external ID) is
+//!   remembered for `rolebridge.refusal.ttl` (shortened by up to a tenth at random, so that nodes
+//!   do not ask again in step), or until the node cache's record of it ends if that came first;
+//! - throttling backs off from [`THROTTLE_BACKOFF_MIN`] doubling to [`THROTTLE_BACKOFF_MAX`];
+//! - anything else (network, 5xx, timeouts) from `backoff_min` doubling to `backoff_max`;
+//!
+//! each jittered. A session still valid is handed out meanwhile.
+//!
 //! Fetches run on the [`Spawn`] given to the cache (the library's runtime); callers block on a condition variable, bounded
 //! by their [`Timing::wait_bound`].
 
@@ -124,12 +134,14 @@ pub const SOURCE_ONLY: &str = "(the source credentials: rolebridge.unmapped.buck
 
 /// Something that makes a new session: STS in production, a counter in tests. The session must
 /// be valid until at least `min_expiration` (a shared session that expires sooner is not taken).
+/// `refusal_ttl`: how long the caller's settings remember a refusal (the node cache's records).
 /// `stats` are the entry's counters, for what the fetch did (STS calls, node cache answers).
 pub trait FetchSession: Send + Sync + 'static {
     fn fetch(
         &self,
         spec: &SessionSpec,
         min_expiration: SystemTime,
+        refusal_ttl: Duration,
         stats: Arc<SessionStats>,
     ) -> BoxFuture<Result<Session>>;
 }
@@ -148,6 +160,8 @@ pub struct Timing {
     pub refresh_ahead: Duration,
     /// How long a caller with no valid session waits for a fetch before giving up.
     pub wait_bound: Duration,
+    /// `rolebridge.refusal.ttl`: how long a refusal of STS is remembered (zero: not at all).
+    pub refusal_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +206,8 @@ struct State {
     /// the monotonic clock, so that a wall-clock step neither stretches nor skips the backoff.
     retry_at: Option<Instant>,
     fetches: u64,
+    /// The `refusal_ttl` of the caller that began the fetch under way.
+    refusal_ttl: Duration,
 }
 
 impl Entry {
@@ -302,6 +318,7 @@ impl SessionCache {
                             entry,
                             &mut st,
                             s.expiration + Duration::from_millis(1),
+                            timing.refusal_ttl,
                         ));
                     }
                     (now + self.options.recheck).min(s.expiration - MIN_REMAINING_VALIDITY)
@@ -325,7 +342,12 @@ impl SessionCache {
                         return Err(e.clone());
                     }
                 }
-                let fetch = self.begin_fetch(entry, &mut st, now + timing.refresh_ahead);
+                let fetch = self.begin_fetch(
+                    entry,
+                    &mut st,
+                    now + timing.refresh_ahead,
+                    timing.refusal_ttl,
+                );
                 drop(st);
                 self.launch(entry, fetch);
                 st = entry.lock();
@@ -349,17 +371,27 @@ impl SessionCache {
     }
 
     /// Fetches a new session now (joining a fetch already under way) and returns it.
+    /// A remembered refusal or throttling is answered at once, as [`SessionCache::get`] does.
     pub fn refresh(&self, entry: &Arc<Entry>, timing: Timing) -> Result<Handout> {
         let mut st = entry.lock();
         let generation = st.generation;
+        if let (Some(e @ Error::Remembered { .. }), Some(t)) = (&st.last_error, st.retry_at) {
+            if !st.fetching && self.clock.instant() < t {
+                return Err(e.clone());
+            }
+        }
         if !st.fetching {
             let newer_than = st
                 .session
                 .as_ref()
                 .map(|s| s.expiration + Duration::from_millis(1));
             let needed = self.clock.now() + timing.refresh_ahead;
-            let fetch =
-                self.begin_fetch(entry, &mut st, newer_than.map_or(needed, |n| n.max(needed)));
+            let fetch = self.begin_fetch(
+                entry,
+                &mut st,
+                newer_than.map_or(needed, |n| n.max(needed)),
+                timing.refusal_ttl,
+            );
             drop(st);
             self.launch(entry, fetch);
             st = entry.lock();
@@ -404,12 +436,22 @@ impl SessionCache {
     /// [`SessionCache::launch`] hands to the runtime once the lock is released: a runtime that
     /// cannot take a task drops it or hands it back on the caller's thread, and the end of a
     /// fetch takes the entry's lock (it used to be spawned under the lock, and such a caller hung).
-    fn begin_fetch(&self, entry: &Arc<Entry>, st: &mut State, min_expiration: SystemTime) -> Begun {
+    fn begin_fetch(
+        &self,
+        entry: &Arc<Entry>,
+        st: &mut State,
+        min_expiration: SystemTime,
+        refusal_ttl: Duration,
+    ) -> Begun {
         st.fetching = true;
+        st.refusal_ttl = refusal_ttl;
         tracing::debug!(role = %entry.spec.role_arn, session = %entry.spec.session_name, "fetching a new session");
-        let fetch = self
-            .fetcher
-            .fetch(&entry.spec, min_expiration, entry.stats.clone());
+        let fetch = self.fetcher.fetch(
+            &entry.spec,
+            min_expiration,
+            refusal_ttl,
+            entry.stats.clone(),
+        );
         let mut guard = FetchGuard {
             entry: entry.clone(),
             generation: st.generation,
@@ -464,7 +506,77 @@ fn jittered(d: Duration) -> Duration {
     d / 2 + d / 2 * fraction / 1_000
 }
 
+/// Somewhere in [d - d/10, d]: a refusal's TTL, shortened a little so that the nodes that were
+/// refused together do not all ask again in the same second.
+pub fn refusal_jittered(d: Duration) -> Duration {
+    d - (d / 5 - jittered(d / 5))
+}
+
+/// Backoff after throttling: this, doubling with each throttled fetch in a row up to
+/// [`THROTTLE_BACKOFF_MAX`], each jittered to between half and all of it. The AWS SDK has already
+/// retried the call (with its own jittered backoff) before it counts as throttled.
+pub const THROTTLE_BACKOFF_MIN: Duration = Duration::from_secs(4);
+pub const THROTTLE_BACKOFF_MAX: Duration = Duration::from_secs(128);
+
+/// The backoff after the `throttles`-th throttled fetch in a row (from 1), jittered.
+pub fn throttle_backoff(throttles: u32) -> Duration {
+    jittered(
+        THROTTLE_BACKOFF_MIN
+            .saturating_mul(1 << throttles.saturating_sub(1).min(16))
+            .min(THROTTLE_BACKOFF_MAX),
+    )
+}
+
 impl Entry {
+    /// How long no new fetch starts after `e`, the error of the `failures`-th failed fetch in a
+    /// row, and the error callers get until then (a refusal or throttling with its note).
+    fn backoff_after(
+        &self,
+        e: Error,
+        failures: u32,
+        refusal_ttl: Duration,
+        clock: &dyn Clock,
+        options: &CacheOptions,
+    ) -> (Duration, Error) {
+        let now = clock.now();
+        match e.remembered_until() {
+            // Remembered by the node cache: until its record ends, never longer than this
+            // process would remember it itself.
+            Some(until) => {
+                let cap = if e.is_throttling() {
+                    THROTTLE_BACKOFF_MAX
+                } else {
+                    refusal_ttl
+                };
+                let left = until.duration_since(now).unwrap_or_default().min(cap);
+                (left, e)
+            }
+            None if e.is_refusal() && !refusal_ttl.is_zero() => {
+                let left = refusal_jittered(refusal_ttl);
+                let place = "in this process";
+                (
+                    left,
+                    Error::remembered(e, now + left, place, refusal_ttl, 0, None),
+                )
+            }
+            None if e.is_throttling() => {
+                let left = throttle_backoff(failures);
+                let place = "in this process";
+                let e = Error::remembered(e, now + left, place, refusal_ttl, failures, None);
+                (left, e)
+            }
+            None => {
+                let backoff = jittered(
+                    options
+                        .backoff_min
+                        .saturating_mul(1 << (failures - 1).min(16))
+                        .min(options.backoff_max),
+                );
+                (backoff, e)
+            }
+        }
+    }
+
     /// Completes the fetch that began at `generation` with `result`, unless it has completed
     /// already (the generation moves on only here, and no fetch begins while one is under way,
     /// so each fetch completes exactly once). Wakes every waiter.
@@ -499,12 +611,8 @@ impl Entry {
             }
             Err(e) => {
                 st.failures = st.failures.saturating_add(1);
-                let backoff = jittered(
-                    options
-                        .backoff_min
-                        .saturating_mul(1 << (st.failures - 1).min(16))
-                        .min(options.backoff_max),
-                );
+                let (backoff, e) =
+                    self.backoff_after(e, st.failures, st.refusal_ttl, clock, options);
                 tracing::warn!(
                     role = %self.spec.role_arn,
                     failures = st.failures,
@@ -588,6 +696,7 @@ mod tests {
             &self,
             _spec: &SessionSpec,
             _min_expiration: SystemTime,
+            _refusal_ttl: Duration,
             _stats: Arc<SessionStats>,
         ) -> BoxFuture<Result<Session>> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
@@ -675,6 +784,7 @@ mod tests {
     const R: Timing = Timing {
         refresh_ahead: Duration::from_secs(300),
         wait_bound: Duration::from_secs(5),
+        refusal_ttl: Duration::from_secs(300),
     };
 
     /// What the fake STS answers when told to fail: a refusal.
@@ -800,12 +910,31 @@ mod tests {
         assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
     }
 
+    /// A network failure: transient, never remembered past its short backoff.
+    fn network_error() -> Error {
+        Error::Transport {
+            role_arn: "r".into(),
+            endpoint: "e".into(),
+            detail: "connection refused".into(),
+        }
+    }
+
+    fn throttled() -> Error {
+        Error::Sts {
+            role_arn: "r".into(),
+            code: "Throttling".into(),
+            message: "Rate exceeded (HTTP 400)".into(),
+            hint: String::new(),
+            retryable: true,
+        }
+    }
+
     #[test]
     fn failure_without_a_session_fails_fast_during_backoff() {
         let f = fixture(Duration::ZERO);
-        *f.sts.fail.lock().unwrap() = Some(access_denied());
-        assert_eq!(f.cache.get(&f.entry, R).unwrap_err().code(), "AccessDenied");
-        assert_eq!(f.cache.get(&f.entry, R).unwrap_err().code(), "AccessDenied");
+        *f.sts.fail.lock().unwrap() = Some(network_error());
+        assert_eq!(f.cache.get(&f.entry, R).unwrap_err().code(), "NetworkError");
+        assert_eq!(f.cache.get(&f.entry, R).unwrap_err().code(), "NetworkError");
         assert_eq!(
             f.sts.calls.load(Ordering::SeqCst),
             1,
@@ -822,7 +951,7 @@ mod tests {
     #[test]
     fn backoff_is_measured_on_the_monotonic_clock() {
         let f = fixture(Duration::ZERO);
-        *f.sts.fail.lock().unwrap() = Some(access_denied());
+        *f.sts.fail.lock().unwrap() = Some(network_error());
         assert!(f.cache.get(&f.entry, R).is_err());
         f.clock.step_wall(Duration::from_secs(3600));
         assert!(f.cache.get(&f.entry, R).is_err());
@@ -839,6 +968,144 @@ mod tests {
             "a step back does not stretch it"
         );
         assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Issue 19, item 4: a refusal is remembered for rolebridge.refusal.ttl (less up to a tenth):
+    /// every caller fails at once with STS's words and the note, no STS call until then; then
+    /// STS is asked again, and a fix is seen.
+    #[test]
+    fn a_refusal_is_remembered_for_the_ttl() {
+        let f = fixture(Duration::ZERO);
+        *f.sts.fail.lock().unwrap() = Some(access_denied());
+        let first = f.cache.get(&f.entry, R).unwrap_err();
+        assert_eq!(first.code(), "AccessDenied");
+        assert!(!first.is_retryable());
+        let text = first.to_string();
+        assert!(
+            text.contains("AccessDenied: no")
+                && text.contains("Remembered in this process until")
+                && text.contains("rolebridge.refusal.ttl, 300s"),
+            "{text}"
+        );
+        let until = first.remembered_until().unwrap();
+        assert!(until >= f.clock.now() + Duration::from_secs(270));
+        assert!(until <= f.clock.now() + Duration::from_secs(300));
+        for _ in 0..100 {
+            assert_eq!(f.cache.get(&f.entry, R).unwrap_err(), first);
+        }
+        assert!(f.cache.refresh(&f.entry, R).is_err(), "refresh() too");
+        f.clock.advance(Duration::from_secs(269));
+        assert_eq!(f.cache.get(&f.entry, R).unwrap_err(), first);
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 1, "one call in the TTL");
+        // the trust policy is fixed: seen at the end of the TTL at the latest
+        *f.sts.fail.lock().unwrap() = None;
+        f.clock.advance(Duration::from_secs(31));
+        assert!(f.cache.get(&f.entry, R).is_ok());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// rolebridge.refusal.ttl=0: a refusal is not remembered, only the short backoff applies.
+    #[test]
+    fn a_zero_ttl_remembers_no_refusal() {
+        let f = fixture(Duration::ZERO);
+        let off = Timing {
+            refusal_ttl: Duration::ZERO,
+            ..R
+        };
+        *f.sts.fail.lock().unwrap() = Some(access_denied());
+        let e = f.cache.get(&f.entry, off).unwrap_err();
+        assert_eq!(e.remembered_until(), None);
+        assert!(!e.to_string().contains("Remembered"), "{e}");
+        f.clock.advance(Duration::from_secs(1));
+        assert!(f.cache.get(&f.entry, off).is_err());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A refusal the node cache remembered (another process was refused) holds until its record
+    /// ends, not a TTL more: a fixed trust policy is seen within one TTL of the refusal.
+    #[test]
+    fn a_refusal_remembered_on_the_node_holds_until_its_record_ends() {
+        let f = fixture(Duration::ZERO);
+        let until = f.clock.now() + Duration::from_secs(40);
+        let e = Error::remembered(
+            access_denied(),
+            until,
+            "on this node (rolebridge.cache.dir)",
+            R.refusal_ttl,
+            0,
+            None,
+        );
+        *f.sts.fail.lock().unwrap() = Some(e);
+        let got = f.cache.get(&f.entry, R).unwrap_err();
+        assert!(got.to_string().contains("on this node"), "{got}");
+        f.clock.advance(Duration::from_secs(39));
+        assert!(f.cache.get(&f.entry, R).is_err());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 1);
+        *f.sts.fail.lock().unwrap() = None;
+        f.clock.advance(Duration::from_secs(1));
+        assert!(f.cache.get(&f.entry, R).is_ok());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A process with a valid session keeps using it while STS refuses the refresh, until a
+    /// minute before expiry; then callers get the remembered refusal, without another call.
+    #[test]
+    fn a_valid_session_is_used_while_the_refusal_is_remembered() {
+        let f = fixture(Duration::ZERO);
+        let first = f.cache.get(&f.entry, R).unwrap();
+        *f.sts.fail.lock().unwrap() = Some(access_denied());
+        f.clock.advance(Duration::from_secs(600)); // E - R: the refresh is refused
+        assert!(Arc::ptr_eq(
+            &f.cache.get(&f.entry, R).unwrap().session,
+            &first.session
+        ));
+        settle(&f, 2);
+        f.clock.advance(Duration::from_secs(239)); // E - 61 s
+        assert!(Arc::ptr_eq(
+            &f.cache.get(&f.entry, R).unwrap().session,
+            &first.session
+        ));
+        f.clock.advance(Duration::from_secs(1));
+        let e = f.cache.get(&f.entry, R).unwrap_err();
+        assert_eq!(e.code(), "AccessDenied");
+        assert!(e.to_string().contains("Remembered"), "{e}");
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Throttling backs off exponentially, jittered: 4 s, then 8 s, ... each between half and
+    /// all of it; transient errors keep their short backoff.
+    #[test]
+    fn throttling_backs_off_exponentially() {
+        let f = fixture(Duration::ZERO);
+        *f.sts.fail.lock().unwrap() = Some(throttled());
+        let e = f.cache.get(&f.entry, R).unwrap_err();
+        assert_eq!(e.code(), "Throttling");
+        assert!(e.is_retryable() && e.is_throttling() && !e.is_refusal());
+        assert!(
+            e.to_string()
+                .contains("STS throttled 1 AssumeRole call(s) in a row"),
+            "{e}"
+        );
+        f.clock.advance(Duration::from_millis(1_999));
+        assert!(f.cache.get(&f.entry, R).is_err());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 1, "at least 2 s");
+        f.clock.advance(Duration::from_millis(2_001));
+        assert!(f.cache.get(&f.entry, R).is_err());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2, "at most 4 s");
+        f.clock.advance(Duration::from_millis(3_999));
+        assert!(f.cache.get(&f.entry, R).is_err());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 2, "then at least 4 s");
+        f.clock.advance(Duration::from_millis(4_001));
+        assert!(f.cache.get(&f.entry, R).is_err());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 3, "at most 8 s");
+        for n in 1..=10 {
+            let b = throttle_backoff(n);
+            assert!(
+                b <= THROTTLE_BACKOFF_MAX && b >= THROTTLE_BACKOFF_MIN / 2,
+                "{n}: {b:?}"
+            );
+        }
+        assert!(throttle_backoff(10) >= THROTTLE_BACKOFF_MAX / 2);
     }
 
     #[test]
@@ -1018,6 +1285,15 @@ mod tests {
         let err = within_5s(move || cache.get(&entry, R)).unwrap_err();
         assert_eq!(err.code(), "RuntimeUnavailable", "{err}");
         assert!(err.to_string().contains("unloaded"), "{err}");
+    }
+
+    #[test]
+    fn a_refusals_ttl_is_shortened_by_at_most_a_tenth() {
+        let d = Duration::from_secs(300);
+        let samples: Vec<Duration> = (0..200).map(|_| refusal_jittered(d)).collect();
+        assert!(samples.iter().all(|s| *s >= d - d / 10 && *s <= d));
+        let distinct: std::collections::HashSet<_> = samples.iter().collect();
+        assert!(distinct.len() > 20, "{} distinct values", distinct.len());
     }
 
     #[test]

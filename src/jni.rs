@@ -7,8 +7,8 @@
 //!
 //! Error mapping (exhaustive):
 //! - [`Error::Setting`] -> `RoleBridgeConfigException` (an `IllegalArgumentException`), with the key;
-//! - [`Error::Sts`], [`Error::Transport`], [`Error::Timeout`], [`Error::Runtime`] ->
-//!   `RoleBridgeStsException`, with STS's error code (or ours: `NetworkError`, `Timeout`,
+//! - [`Error::Sts`], [`Error::Remembered`], [`Error::Transport`], [`Error::Timeout`],
+//!   [`Error::Runtime`] -> `RoleBridgeStsException`, with STS's error code (or ours: `NetworkError`, `Timeout`,
 //!   `RuntimeUnavailable`) and whether retrying may help;
 //! - [`Error::Closed`] -> `IllegalStateException`;
 //! - [`Error::Internal`] and panics -> `RoleBridgeException`.
@@ -131,6 +131,7 @@ fn throw(env: &mut JNIEnv<'_>, failure: Failure) {
             &[Arg::Str(key), Arg::Str(&message)],
         ),
         Error::Sts { .. }
+        | Error::Remembered { .. }
         | Error::Transport { .. }
         | Error::Timeout { .. }
         | Error::Runtime { .. } => new_throwable(

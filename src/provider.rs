@@ -85,13 +85,16 @@ impl Provider {
     }
 
     fn timing(&self) -> Timing {
-        let (refresh_ahead, sts_timeout) = match &self.signer {
-            Signer::Role(s) => (s.refresh_ahead, s.sts.timeout),
-            Signer::Source(s) => (s.refresh_ahead, s.sts.timeout),
+        let (refresh_ahead, sts_timeout, refusal_ttl) = match &self.signer {
+            Signer::Role(s) => (s.refresh_ahead, s.sts.timeout, s.refusal_ttl),
+            // The source credentials come from the default chain, not an AssumeRole that STS
+            // could refuse.
+            Signer::Source(s) => (s.refresh_ahead, s.sts.timeout, Duration::ZERO),
         };
         Timing {
             refresh_ahead,
             wait_bound: sts_timeout + WAIT_SLACK,
+            refusal_ttl,
         }
     }
 

@@ -23,6 +23,14 @@
 //! from STS. A file's record is as trustworthy as the directory, which only this user can write
 //! (see the trust boundary below).
 //!
+//! Beside a spec's session, `<hash>.refusal` remembers STS's refusal of it (code, message, hint,
+//! and the wall-clock time until which it holds: `rolebridge.refusal.ttl` after the refusal), and
+//! `<hash>.throttle` a throttling backoff (until when, and how many throttled calls in a row).
+//! Each records who was refused or throttled, and applies only to processes of that source, as a
+//! session does: a refusal of one source never refuses another. A process reads them after the
+//! session file and before calling STS (again under the lock), and answers with the refusal at
+//! once; a successful fetch removes both.
+//!
 //! Nothing in the directory is trusted blindly: a directory not owned by the user or open to
 //! others disables sharing; a file that is a symlink, owned by another user, readable or writable
 //! by others, corrupt, for another spec, fetched by another source, or expired is ignored (and
@@ -112,6 +120,101 @@ impl SharedDir {
         self.base(spec).with_extension("lock")
     }
 
+    /// The file of `spec`'s remembered refusal or throttling.
+    pub fn backoff_path(&self, spec: &SessionSpec, kind: BackoffKind) -> PathBuf {
+        self.base(spec).with_extension(kind.extension())
+    }
+
+    /// The record of `kind` for `spec` that applies to `source`, expired or not (a throttling
+    /// record's count of throttles outlives its backoff). An expired refusal is removed.
+    pub fn read_backoff(
+        &self,
+        spec: &SessionSpec,
+        kind: BackoffKind,
+        source: &SourceId,
+    ) -> Lookup<Backoff> {
+        let path = self.backoff_path(spec, kind);
+        match read_backoff_file(&path, spec, kind) {
+            Ok(Some((_, b))) if kind == BackoffKind::Refusal && b.until <= SystemTime::now() => {
+                tracing::debug!(file = %path.display(), "removing an expired refusal");
+                let _ = fs::remove_file(&path);
+                Lookup::Miss
+            }
+            Ok(Some((by, b))) => match by.same_source(source) {
+                Some(true) => Lookup::Use(b),
+                None => Lookup::NeedPrincipal,
+                Some(false) => {
+                    tracing::debug!(file = %path.display(), "a record of another source; not used");
+                    Lookup::Miss
+                }
+            },
+            Ok(None) => Lookup::Miss,
+            Err(why) => {
+                tracing::warn!(file = %path.display(), "ignoring a record of STS's answer: {why}");
+                Lookup::Miss
+            }
+        }
+    }
+
+    /// Records STS's refusal or throttling of `spec`, as answered to `source`, atomically.
+    pub fn write_backoff(
+        &self,
+        spec: &SessionSpec,
+        source: &SourceId,
+        record: &Backoff,
+    ) -> Result<(), String> {
+        let json = serde_json::json!({
+            "format": FORMAT,
+            "kind": record.kind.extension(),
+            "spec": identity(spec),
+            "fetched_by": source.key,
+            "fetched_by_principal": source.principal,
+            "role_arn": record.role_arn,
+            "code": record.code,
+            "message": record.message,
+            "hint": record.hint,
+            "until_ms": millis(record.until),
+            "throttles": record.throttles,
+            "pid": std::process::id(),
+        });
+        self.replace(&self.backoff_path(spec, record.kind), &json)
+    }
+
+    /// Removes `spec`'s refusal and throttling records (after a successful fetch).
+    pub fn clear_backoffs(&self, spec: &SessionSpec) {
+        for kind in [BackoffKind::Refusal, BackoffKind::Throttle] {
+            let _ = fs::remove_file(self.backoff_path(spec, kind));
+        }
+    }
+
+    /// Writes `json` to `path` atomically (a temporary file of this process, renamed over it).
+    fn replace(&self, path: &Path, json: &serde_json::Value) -> Result<(), String> {
+        let tmp = self.dir.join(format!(
+            ".{}.{}.{}.tmp",
+            path.file_stem()
+                .map(|s| s.to_string_lossy())
+                .unwrap_or_default(),
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        ));
+        let result = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&tmp)?;
+            f.write_all(json.to_string().as_bytes())?;
+            fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
     /// The shared session for `spec`, if there is one this process can trust that is valid until
     /// at least `min_expiration` and that `source` (this process's source) fetched.
     pub fn read(
@@ -119,7 +222,7 @@ impl SharedDir {
         spec: &SessionSpec,
         source: &SourceId,
         min_expiration: SystemTime,
-    ) -> Lookup {
+    ) -> Lookup<Session> {
         let path = self.session_path(spec);
         match read_trusted(&path, spec) {
             Ok(Some((_, s))) if s.expiration <= SystemTime::now() => {
@@ -167,16 +270,6 @@ impl SharedDir {
         session: &Session,
     ) -> Result<(), String> {
         let path = self.session_path(spec);
-        let tmp = self.dir.join(format!(
-            ".{}.{}.{}.tmp",
-            path.file_stem()
-                .map(|s| s.to_string_lossy())
-                .unwrap_or_default(),
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos())
-        ));
         let json = serde_json::json!({
             "format": FORMAT,
             "spec": identity(spec),
@@ -187,21 +280,9 @@ impl SharedDir {
             "session_token": session.session_token,
             "expiration_ms": millis(session.expiration),
         });
-        let result = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&tmp)?;
-            f.write_all(json.to_string().as_bytes())?;
-            fs::rename(&tmp, &path)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
+        let result = self.replace(&path, &json);
         self.remove_expired();
-        result.map_err(|e| format!("cannot write {}: {e}", path.display()))
+        result
     }
 
     /// Removes this user's session files that have expired (of any spec: settings no longer used
@@ -221,7 +302,17 @@ impl SharedDir {
                 }
                 continue;
             }
-            if path.extension().and_then(|x| x.to_str()) != Some("session") {
+            let extension = path.extension().and_then(|x| x.to_str());
+            if let Some(kind) = BackoffKind::of_extension(extension) {
+                if let Ok(Some(until)) = until_of(&path) {
+                    if until + kind.kept_after() <= now {
+                        tracing::debug!(file = %path.display(), "removing an expired record");
+                        let _ = fs::remove_file(&path);
+                    }
+                }
+                continue;
+            }
+            if extension != Some("session") {
                 continue;
             }
             if let Ok(Some(expiration)) = expiration_of(&path) {
@@ -364,17 +455,162 @@ impl SourceId {
     }
 }
 
-/// What [`SharedDir::read`] found.
+/// What [`SharedDir::read`] and [`SharedDir::read_backoff`] found.
 #[derive(Debug)]
-pub enum Lookup {
-    /// A session fetched by this source: use it.
-    Use(Session),
+pub enum Lookup<T> {
+    /// A session fetched by this source (a record of its refusal or throttling): use it.
+    Use(T),
     /// Nothing this process may use.
     Miss,
     /// A session fetched under another access key ID by a principal that STS named: it may be
     /// used if this process's principal is that one. Ask STS who this process is, and read again
     /// with the answer.
     NeedPrincipal,
+}
+
+/// Which of STS's answers a [`Backoff`] remembers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackoffKind {
+    Refusal,
+    Throttle,
+}
+
+impl BackoffKind {
+    fn extension(self) -> &'static str {
+        match self {
+            BackoffKind::Refusal => "refusal",
+            BackoffKind::Throttle => "throttle",
+        }
+    }
+
+    fn of_extension(extension: Option<&str>) -> Option<BackoffKind> {
+        match extension? {
+            "refusal" => Some(BackoffKind::Refusal),
+            "throttle" => Some(BackoffKind::Throttle),
+            _ => None,
+        }
+    }
+
+    /// How long a record is kept after it ends: a refusal not at all; throttling long enough
+    /// that the next throttled call finds how many came before it.
+    fn kept_after(self) -> Duration {
+        match self {
+            BackoffKind::Refusal => Duration::ZERO,
+            BackoffKind::Throttle => THROTTLE_COUNT_KEPT,
+        }
+    }
+}
+
+/// How long after its backoff a throttling record still counts the throttles before it.
+const THROTTLE_COUNT_KEPT: Duration = Duration::from_secs(600);
+
+/// STS's refusal or throttling of a spec, as a process of the node recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backoff {
+    pub kind: BackoffKind,
+    /// The role as the message named it.
+    pub role_arn: String,
+    pub code: String,
+    pub message: String,
+    pub hint: String,
+    /// No STS call for the spec before this (wall clock).
+    pub until: SystemTime,
+    /// Throttled calls in a row (throttling only).
+    pub throttles: u32,
+}
+
+impl Backoff {
+    /// Whether it still holds at `now`. A throttling record whose backoff ended still counts.
+    pub fn holds(&self, now: SystemTime) -> bool {
+        now < self.until
+    }
+
+    /// Whether it was written more than [`THROTTLE_COUNT_KEPT`] after its end (an old count).
+    fn is_stale(&self, now: SystemTime) -> bool {
+        self.until + self.kind.kept_after() <= now
+    }
+
+    /// The STS error it records.
+    pub fn error(&self) -> crate::error::Error {
+        crate::error::Error::Sts {
+            role_arn: self.role_arn.clone(),
+            code: self.code.clone(),
+            message: self.message.clone(),
+            hint: self.hint.clone(),
+            retryable: self.kind == BackoffKind::Throttle,
+        }
+    }
+
+    /// How many throttles in a row it counts at `now` (0 once stale).
+    pub fn throttles_at(&self, now: SystemTime) -> u32 {
+        if self.kind != BackoffKind::Throttle || self.is_stale(now) {
+            0
+        } else {
+            self.throttles
+        }
+    }
+}
+
+/// The until of a trusted record file of any spec.
+fn until_of(path: &Path) -> Result<Option<SystemTime>, String> {
+    Ok(read_json(path)?.and_then(|v| {
+        v.get("until_ms")
+            .and_then(|x| x.as_u64())
+            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
+    }))
+}
+
+/// Reads a record of STS's answer if it exists and can be trusted (as [`read_trusted`] does).
+fn read_backoff_file(
+    path: &Path,
+    spec: &SessionSpec,
+    kind: BackoffKind,
+) -> Result<Option<(SourceId, Backoff)>, String> {
+    let Some(v) = read_json(path)? else {
+        return Ok(None);
+    };
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+    if v.get("format").and_then(|x| x.as_u64()) != Some(FORMAT)
+        || text("kind").as_deref() != Some(kind.extension())
+    {
+        return Err("corrupt: unknown format".into());
+    }
+    if text("spec").as_deref() != Some(identity(spec).as_str()) {
+        return Err("written for other settings".into());
+    }
+    let (Some(fetched_by), Some(role_arn), Some(code), Some(message), Some(hint), Some(ms)) = (
+        text("fetched_by").filter(|k| !k.is_empty()),
+        text("role_arn"),
+        text("code").filter(|c| !c.is_empty()),
+        text("message"),
+        text("hint"),
+        v.get("until_ms").and_then(|x| x.as_u64()),
+    ) else {
+        return Err("corrupt: a field is missing".into());
+    };
+    let throttles = v
+        .get("throttles")
+        .and_then(|x| x.as_u64())
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    let principal = match v.get("fetched_by_principal") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(_) => Some(text("fetched_by_principal").ok_or("corrupt: fetched_by_principal")?),
+    };
+    Ok(Some((
+        SourceId {
+            key: fetched_by,
+            principal,
+        },
+        Backoff {
+            kind,
+            role_arn,
+            code,
+            message,
+            hint,
+            until: UNIX_EPOCH + Duration::from_millis(ms),
+            throttles,
+        },
+    )))
 }
 
 /// The fields of a spec that decide the session (not where it is cached), as stored in the file
@@ -561,7 +797,7 @@ mod tests {
         }
     }
 
-    fn used(found: Lookup) -> Option<Session> {
+    fn used(found: Lookup<Session>) -> Option<Session> {
         match found {
             Lookup::Use(s) => Some(s),
             Lookup::Miss | Lookup::NeedPrincipal => None,
@@ -640,6 +876,131 @@ mod tests {
             shared.read(&s, &by("ASIATHIRDPROCESS"), now),
             Lookup::Miss
         ));
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    fn refusal(until: SystemTime) -> Backoff {
+        Backoff {
+            kind: BackoffKind::Refusal,
+            role_arn: "arn:aws:iam::222222222222:role/writer".into(),
+            code: "AccessDenied".into(),
+            message: "not authorized to perform: sts:AssumeRole (HTTP 403)".into(),
+            hint: ". Usually: the role's trust policy does not name ...".into(),
+            until,
+            throttles: 0,
+        }
+    }
+
+    fn found(l: Lookup<Backoff>) -> Option<Backoff> {
+        match l {
+            Lookup::Use(b) => Some(b),
+            Lookup::Miss | Lookup::NeedPrincipal => None,
+        }
+    }
+
+    /// Issue 19, item 4: a refusal recorded for a spec comes back, with STS's words, to the
+    /// source that was refused, and to no other (another key, another principal, another spec);
+    /// an expired one is removed; the file is 600; a successful fetch's clear removes it.
+    #[test]
+    fn a_refusal_record_applies_to_its_own_source_only() {
+        let d = tempdir("refusal");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        let s = spec(&d, "a");
+        let later = SystemTime::now() + Duration::from_secs(300);
+        shared.write_backoff(&s, &src(), &refusal(later)).unwrap();
+        let path = shared.backoff_path(&s, BackoffKind::Refusal);
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        assert!(path.to_string_lossy().ends_with(".refusal"));
+        let back = found(shared.read_backoff(&s, BackoffKind::Refusal, &src())).unwrap();
+        assert_eq!(
+            back,
+            refusal(UNIX_EPOCH + Duration::from_millis(millis(later)))
+        );
+        assert!(back.holds(SystemTime::now()));
+        let e = back.error();
+        assert_eq!((e.code(), e.is_refusal()), ("AccessDenied", true));
+        // another source, another spec, the other kind: nothing
+        let other = shared.read_backoff(&s, BackoffKind::Refusal, &by("AKIAOTHERJOB"));
+        assert!(matches!(other, Lookup::Miss));
+        assert!(found(shared.read_backoff(&spec(&d, "b"), BackoffKind::Refusal, &src())).is_none());
+        assert!(found(shared.read_backoff(&s, BackoffKind::Throttle, &src())).is_none());
+        // temporary credentials: by principal, and asked for when unknown
+        let pod = "arn:aws:sts::111111111111:assumed-role/eks-pod-role/pod-session";
+        let writer = SourceId {
+            key: "ASIAFIRST".into(),
+            principal: Some(pod.into()),
+        };
+        shared.write_backoff(&s, &writer, &refusal(later)).unwrap();
+        let mut me = by("ASIASECOND");
+        assert!(matches!(
+            shared.read_backoff(&s, BackoffKind::Refusal, &me),
+            Lookup::NeedPrincipal
+        ));
+        me.principal = Some(pod.into());
+        assert!(found(shared.read_backoff(&s, BackoffKind::Refusal, &me)).is_some());
+        me.principal = Some(format!("{pod}-other"));
+        assert!(found(shared.read_backoff(&s, BackoffKind::Refusal, &me)).is_none());
+        // open to others: ignored
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(found(shared.read_backoff(&s, BackoffKind::Refusal, &writer)).is_none());
+        // expired: removed on read
+        shared
+            .write_backoff(
+                &s,
+                &src(),
+                &refusal(SystemTime::now() - Duration::from_secs(1)),
+            )
+            .unwrap();
+        assert!(found(shared.read_backoff(&s, BackoffKind::Refusal, &src())).is_none());
+        assert!(!path.exists());
+        // a successful fetch clears both kinds
+        shared.write_backoff(&s, &src(), &refusal(later)).unwrap();
+        let throttle = Backoff {
+            kind: BackoffKind::Throttle,
+            code: "Throttling".into(),
+            throttles: 3,
+            ..refusal(later)
+        };
+        shared.write_backoff(&s, &src(), &throttle).unwrap();
+        shared.clear_backoffs(&s);
+        assert!(!path.exists());
+        assert!(!shared.backoff_path(&s, BackoffKind::Throttle).exists());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// A throttling record counts the throttles in a row past its backoff (the next throttled
+    /// call doubles it), not once stale; the sweep removes stale throttling records and expired
+    /// refusals of any spec.
+    #[test]
+    fn a_throttle_record_counts_past_its_backoff_until_stale() {
+        let d = tempdir("throttle");
+        let shared = SharedDir::open(d.to_str().unwrap()).unwrap();
+        let (a, b, c) = (spec(&d, "a"), spec(&d, "b"), spec(&d, "c"));
+        let now = SystemTime::now();
+        let ended = Backoff {
+            kind: BackoffKind::Throttle,
+            code: "Throttling".into(),
+            throttles: 3,
+            ..refusal(now - Duration::from_secs(5))
+        };
+        shared.write_backoff(&a, &src(), &ended).unwrap();
+        let back = found(shared.read_backoff(&a, BackoffKind::Throttle, &src())).unwrap();
+        assert!(!back.holds(now));
+        assert_eq!(back.throttles_at(now), 3);
+        assert!(back.error().is_throttling() && back.error().is_retryable());
+        assert_eq!(back.throttles_at(now + THROTTLE_COUNT_KEPT), 0);
+        let stale = Backoff {
+            until: now - THROTTLE_COUNT_KEPT - Duration::from_secs(1),
+            ..ended.clone()
+        };
+        shared.write_backoff(&b, &src(), &stale).unwrap();
+        shared
+            .write_backoff(&c, &src(), &refusal(now - Duration::from_secs(1)))
+            .unwrap();
+        shared.write(&a, &src(), &session(LONG)).unwrap(); // a write sweeps
+        assert!(shared.backoff_path(&a, BackoffKind::Throttle).exists());
+        assert!(!shared.backoff_path(&b, BackoffKind::Throttle).exists());
+        assert!(!shared.backoff_path(&c, BackoffKind::Refusal).exists());
         fs::remove_dir_all(&d).unwrap();
     }
 

@@ -41,7 +41,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{AssumeRoleEvent, SessionStats};
 use crate::runtime::BoxFuture;
 use crate::settings::StsTarget;
-use crate::shared_cache::{Lookup, SharedDir, SourceId};
+use crate::shared_cache::{Backoff, BackoffKind, Lookup, SharedDir, SourceId};
 
 /// Attempts per AssumeRole call: the SDK's standard retry strategy (exponential backoff with
 /// jitter; throttling, 5xx, timeouts and I/O errors are retried), bounded as a whole by
@@ -619,15 +619,20 @@ fn calls(spec: &SessionSpec) -> Vec<Call> {
         .collect()
 }
 
+/// Where the node cache's records are remembered, for messages.
+const ON_THIS_NODE: &str = "on this node (rolebridge.cache.dir)";
+
 impl StsFetcher {
     /// A session valid until at least `min_expiration`: from the node-wide shared cache if the
     /// spec has one and it holds such a session, else from STS (under the shared cache's
     /// cross-process lock, so that one process of the node calls STS while the others wait and
-    /// then read what it wrote).
+    /// then read what it wrote). A refusal or throttling that a process of the node recorded for
+    /// this source is answered at once, without STS (refusals only with `refusal_ttl` above zero).
     async fn fetch_shared_or_new(
         &self,
         spec: &SessionSpec,
         min_expiration: SystemTime,
+        refusal_ttl: Duration,
     ) -> Result<Session> {
         let Some(setting) = spec.shared_dir.clone() else {
             return self.assume_role(spec).await;
@@ -645,63 +650,69 @@ impl StsFetcher {
         let Some(creds) = self.source_credentials(&spec.sts).await else {
             return self.assume_role(spec).await;
         };
-        let mut source = SourceId {
-            key: creds.access_key_id().to_owned(),
-            principal: None,
-        };
         // Long-term keys are the same in every process and are told apart by their key alone;
         // temporary ones differ in every process (or as they rotate) and are told apart by their
         // principal, which STS names.
-        let temporary = creds.session_token().is_some();
-        let found = self
-            .shared_session(
-                &shared,
-                spec,
-                &mut source,
-                &creds,
-                temporary,
-                min_expiration,
-            )
-            .await;
-        if let Some(s) = found {
+        let mut me = Me {
+            source: SourceId {
+                key: creds.access_key_id().to_owned(),
+                principal: None,
+            },
+            temporary: creds.session_token().is_some(),
+            creds,
+        };
+        if let Some(s) = self
+            .shared_session(&shared, spec, &mut me, min_expiration)
+            .await
+        {
             return Ok(s);
         }
+        if let Some(e) = self.node_backoff(&shared, spec, &mut me, refusal_ttl).await {
+            return Err(e);
+        }
         let lock = shared.lock(spec, spec.sts.timeout).await;
-        let found = self
-            .shared_session(
-                &shared,
-                spec,
-                &mut source,
-                &creds,
-                temporary,
-                min_expiration,
-            )
-            .await;
-        if let Some(s) = found {
-            return Ok(s); // another process fetched it while this one waited for the lock
+        // Another process may have fetched the session, or been refused, while this one waited.
+        if let Some(s) = self
+            .shared_session(&shared, spec, &mut me, min_expiration)
+            .await
+        {
+            return Ok(s);
+        }
+        if let Some(e) = self.node_backoff(&shared, spec, &mut me, refusal_ttl).await {
+            return Err(e);
         }
         // What this process writes must name its principal, or processes whose temporary keys
         // differ cannot share it: asked while STS makes the session.
-        let session = if temporary && source.principal.is_none() {
+        let result = if me.temporary && me.source.principal.is_none() {
             let asking = {
-                let (this, target) = (self.clone(), spec.sts.clone());
+                let (this, target, creds) = (self.clone(), spec.sts.clone(), me.creds.clone());
                 tokio::spawn(async move { this.principal_of(&target, &creds).await })
             };
-            let session = match self.assume_role(spec).await {
-                Ok(s) => s,
-                Err(e) => {
-                    asking.abort();
-                    return Err(e);
-                }
-            };
-            source.principal = asking.await.ok().flatten();
-            session
+            let result = self.assume_role(spec).await;
+            match &result {
+                Err(e) if !e.is_refusal() && !e.is_throttling() => asking.abort(),
+                _ => me.source.principal = asking.await.ok().flatten(),
+            }
+            result
         } else {
-            self.assume_role(spec).await?
+            self.assume_role(spec).await
+        };
+        let session = match result {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(self
+                    .remember_on_node(&shared, spec, &me.source, e, refusal_ttl)
+                    .await)
+            }
         };
         let written = {
             let (shared, spec, session) = (shared.clone(), spec.clone(), session.clone());
-            off_runtime(move || shared.write(&spec, &source, &session)).await
+            let source = me.source.clone();
+            off_runtime(move || {
+                shared.clear_backoffs(&spec);
+                shared.write(&spec, &source, &session)
+            })
+            .await
         };
         if let Some(Err(why)) = written {
             tracing::warn!("rolebridge.cache.dir: {why}");
@@ -710,36 +721,148 @@ impl StsFetcher {
         Ok(session)
     }
 
-    /// The node cache's session for `spec` that this process's source (`source`, whose
-    /// credentials are `creds`) fetched, if there is one valid until `min_expiration`. A session
-    /// fetched under another access key ID by a principal STS named is used if STS names this
-    /// process's temporary credentials the same (asked then, once per key: `source` keeps it).
+    /// The node cache's session for `spec` that this process's source fetched, if there is one
+    /// valid until `min_expiration`.
     async fn shared_session(
         &self,
         shared: &SharedDir,
         spec: &SessionSpec,
-        source: &mut SourceId,
-        creds: &Credentials,
-        temporary: bool,
+        me: &mut Me,
         min_expiration: SystemTime,
     ) -> Option<Session> {
-        let read = |source: SourceId| {
+        self.as_source(spec, me, |source| {
             let (shared, spec) = (shared.clone(), spec.clone());
             off_runtime(move || shared.read(&spec, &source, min_expiration))
+        })
+        .await
+    }
+
+    /// A refusal (with `refusal_ttl` above zero) or throttling of `spec` that the node cache
+    /// records for this process's source and that holds now, as the error to answer with.
+    async fn node_backoff(
+        &self,
+        shared: &SharedDir,
+        spec: &SessionSpec,
+        me: &mut Me,
+        refusal_ttl: Duration,
+    ) -> Option<Error> {
+        for kind in [BackoffKind::Refusal, BackoffKind::Throttle] {
+            if kind == BackoffKind::Refusal && refusal_ttl.is_zero() {
+                continue;
+            }
+            let found = self
+                .as_source(spec, me, |source| {
+                    let (shared, spec) = (shared.clone(), spec.clone());
+                    off_runtime(move || shared.read_backoff(&spec, kind, &source))
+                })
+                .await;
+            if let Some(b) = found.filter(|b| b.holds(SystemTime::now())) {
+                tracing::debug!(code = %b.code, until = ?b.until, "answered from the node cache's record, without STS");
+                return Some(Error::remembered(
+                    b.error(),
+                    b.until,
+                    ON_THIS_NODE,
+                    refusal_ttl,
+                    b.throttles,
+                    Some(&shared.backoff_path(spec, kind)),
+                ));
+            }
+        }
+        None
+    }
+
+    /// Records STS's refusal or throttling `e` of `spec` for this process's source (under the
+    /// lock), and returns it remembered; any other error as it is.
+    async fn remember_on_node(
+        &self,
+        shared: &SharedDir,
+        spec: &SessionSpec,
+        source: &SourceId,
+        e: Error,
+        refusal_ttl: Duration,
+    ) -> Error {
+        let Error::Sts {
+            role_arn,
+            code,
+            message,
+            hint,
+            ..
+        } = &e
+        else {
+            return e;
         };
-        match read(source.clone()).await? {
-            Lookup::Use(s) => Some(s),
+        let now = SystemTime::now();
+        let (kind, until, throttles) = if e.is_refusal() && !refusal_ttl.is_zero() {
+            let until = now + crate::cache::refusal_jittered(refusal_ttl);
+            (BackoffKind::Refusal, until, 0)
+        } else if e.is_throttling() {
+            let before = {
+                let (shared, spec, source) = (shared.clone(), spec.clone(), source.clone());
+                off_runtime(move || shared.read_backoff(&spec, BackoffKind::Throttle, &source))
+                    .await
+            };
+            let n = match before {
+                Some(Lookup::Use(b)) => b.throttles_at(now),
+                _ => 0,
+            }
+            .saturating_add(1);
+            (
+                BackoffKind::Throttle,
+                now + crate::cache::throttle_backoff(n),
+                n,
+            )
+        } else {
+            return e;
+        };
+        let record = Backoff {
+            kind,
+            role_arn: role_arn.clone(),
+            code: code.clone(),
+            message: message.clone(),
+            hint: hint.clone(),
+            until,
+            throttles,
+        };
+        let written = {
+            let (shared, spec, source) = (shared.clone(), spec.clone(), source.clone());
+            off_runtime(move || shared.write_backoff(&spec, &source, &record)).await
+        };
+        if let Some(Err(why)) = written {
+            tracing::warn!("rolebridge.cache.dir: {why}");
+        }
+        let path = shared.backoff_path(spec, kind);
+        Error::remembered(e, until, ON_THIS_NODE, refusal_ttl, throttles, Some(&path))
+    }
+
+    /// What `read` finds for this process's source. A file written under another access key ID
+    /// by a principal STS named applies if STS names this process's temporary credentials the
+    /// same (asked then, once per key: `me` keeps it).
+    async fn as_source<T, F, Fut>(&self, spec: &SessionSpec, me: &mut Me, read: F) -> Option<T>
+    where
+        F: Fn(SourceId) -> Fut,
+        Fut: std::future::Future<Output = Option<Lookup<T>>>,
+    {
+        match read(me.source.clone()).await? {
+            Lookup::Use(found) => Some(found),
             Lookup::Miss => None,
-            Lookup::NeedPrincipal if !temporary => None,
+            Lookup::NeedPrincipal if !me.temporary => None,
             Lookup::NeedPrincipal => {
-                source.principal = Some(self.principal_of(&spec.sts, creds).await?);
-                match read(source.clone()).await? {
-                    Lookup::Use(s) => Some(s),
+                me.source.principal = Some(self.principal_of(&spec.sts, &me.creds).await?);
+                match read(me.source.clone()).await? {
+                    Lookup::Use(found) => Some(found),
                     Lookup::Miss | Lookup::NeedPrincipal => None,
                 }
             }
         }
     }
+}
+
+/// This process's source, as the node cache compares it.
+struct Me {
+    source: SourceId,
+    creds: Credentials,
+    /// Temporary credentials (with a session token), told apart by their principal.
+    temporary: bool,
 }
 
 /// Runs file work of the node cache (whose directory may be slow: NFS, a busy disk) on the
@@ -806,6 +929,7 @@ impl FetchSession for StsFetcher {
         &self,
         spec: &SessionSpec,
         min_expiration: SystemTime,
+        refusal_ttl: Duration,
         stats: Arc<SessionStats>,
     ) -> BoxFuture<Result<Session>> {
         let this = self.clone();
@@ -819,7 +943,7 @@ impl FetchSession for StsFetcher {
             let result = STATS
                 .scope(
                     stats.clone(),
-                    this.fetch_shared_or_new(&spec, min_expiration),
+                    this.fetch_shared_or_new(&spec, min_expiration, refusal_ttl),
                 )
                 .await;
             // One fetch of an entry at a time: the calls counted meanwhile are this fetch's.
@@ -927,17 +1051,14 @@ fn hint(code: &str, call: &Call, caller_arn: Option<&str>) -> String {
     }
 }
 
+/// Codes a later call may succeed with unchanged: every code the SDK classifies as throttling
+/// (never remembered as a refusal), and STS's transient faults.
 fn is_retryable_code(code: &str) -> bool {
-    matches!(
-        code,
-        "Throttling"
-            | "ThrottlingException"
-            | "RequestLimitExceeded"
-            | "IDPCommunicationError"
-            | "ServiceUnavailable"
-            | "InternalFailure"
-            | "InternalError"
-    )
+    crate::error::THROTTLING_CODES.contains(&code)
+        || matches!(
+            code,
+            "IDPCommunicationError" | "ServiceUnavailable" | "InternalFailure" | "InternalError"
+        )
 }
 
 fn map_error(spec: &SessionSpec, call: &Call, err: SdkError<AssumeRoleError>) -> Error {
@@ -948,7 +1069,7 @@ fn map_error(spec: &SessionSpec, call: &Call, err: SdkError<AssumeRoleError>) ->
             let status = se.raw().status().as_u16();
             let code = se.err().code().unwrap_or("Unknown").to_owned();
             let message = se.err().message().unwrap_or("(no message)").to_owned();
-            let retryable = status >= 500 || is_retryable_code(&code);
+            let retryable = status >= 500 || status == 429 || is_retryable_code(&code);
             Error::Sts {
                 role_arn,
                 hint: hint(&code, call, None),

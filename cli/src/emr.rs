@@ -13,7 +13,7 @@ use std::fmt;
 
 use rolebridge::settings::{
     hop_of_external_id_name, Key, ALL_KEYS, BUCKET_PREFIX, CACHE_DIR, FAILURE_MODE, PREFIX,
-    STS_ENDPOINT, STS_REGION, STS_TIMEOUT, UNMAPPED_BUCKETS,
+    REFUSAL_TTL, STS_ENDPOINT, STS_REGION, STS_TIMEOUT, UNMAPPED_BUCKETS,
 };
 use serde_json::{json, Value};
 
@@ -106,12 +106,13 @@ pub fn parse_release(label: &str) -> Result<Release, String> {
 
 /// Settings of the node rather than of a role: where STS is, how failures go, where sessions are
 /// kept. They stay global, so they serve the buckets left to the source credentials too.
-const NODE_SETTINGS: [Key; 5] = [
+const NODE_SETTINGS: [Key; 6] = [
     STS_REGION,
     STS_ENDPOINT,
     STS_TIMEOUT,
     FAILURE_MODE,
     CACHE_DIR,
+    REFUSAL_TTL,
 ];
 
 /// The setting name of a global key (`rolebridge.<name>`), if it is one.

@@ -78,6 +78,12 @@ pub const CACHE_DIR: Key = Key {
     name: "cache.dir",
     s3a: None,
 };
+/// How long an STS refusal (AccessDenied, a missing role, a wrong external ID) is remembered,
+/// in the process and in `cache.dir`, before STS is asked again.
+pub const REFUSAL_TTL: Key = Key {
+    name: "refusal.ttl",
+    s3a: None,
+};
 pub const SOURCE_IDENTITY: Key = Key {
     name: "source.identity",
     s3a: None,
@@ -103,7 +109,7 @@ pub const UNMAPPED_BUCKETS: Key = Key {
 
 /// Every setting, for documentation and for the Java side's key collection. Besides these, hop
 /// N of `role.chain` takes `role.chain.<N>.external.id` (see [`identity::hop_external_id_name`]).
-pub const ALL_KEYS: [Key; 17] = [
+pub const ALL_KEYS: [Key; 18] = [
     ROLE_ARN,
     EXTERNAL_ID,
     SESSION_NAME,
@@ -116,6 +122,7 @@ pub const ALL_KEYS: [Key; 17] = [
     STS_TIMEOUT,
     FAILURE_MODE,
     CACHE_DIR,
+    REFUSAL_TTL,
     SOURCE_IDENTITY,
     SESSION_TAGS,
     SESSION_TAGS_TRANSITIVE,

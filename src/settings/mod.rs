@@ -128,6 +128,9 @@ pub struct Settings {
     pub failure_mode: FailureMode,
     /// `rolebridge.cache.dir`: `auto` or an absolute path; `None`: no node-wide sharing.
     pub cache_dir: Option<String>,
+    /// `rolebridge.refusal.ttl`: how long an STS refusal is remembered (zero: not at all). Not
+    /// part of the session's cache key: it changes no session.
+    pub refusal_ttl: Duration,
 }
 
 /// The key `key`'s value is read from for this provider, by the precedence of [`resolve`]; `None`
@@ -469,6 +472,10 @@ pub fn resolve_signer(raw: &RawSettings) -> Result<Signer> {
         Some(f) => Some(validate_cache_dir(&f.key, &f.value)?),
         None => None,
     };
+    let refusal_ttl = match lookup(raw, REFUSAL_TTL)? {
+        Some(f) => validate_refusal_ttl(&f.key, &f.value)?,
+        None => DEFAULT_REFUSAL_TTL,
+    };
 
     Ok(Signer::Role(Box::new(Settings {
         user: raw.hadoop_user.clone(),
@@ -486,6 +493,7 @@ pub fn resolve_signer(raw: &RawSettings) -> Result<Signer> {
         refresh_ahead,
         failure_mode,
         cache_dir,
+        refusal_ttl,
     })))
 }
 
@@ -1721,6 +1729,36 @@ mod tests {
         );
         assert_eq!(region_of_endpoint("http://127.0.0.1:5000"), None);
         assert_eq!(region_of_endpoint("https://sts.amazonaws.com"), None);
+    }
+
+    /// Issue 19, item 4: how long a refusal is remembered: 5m by default, 0 turns it off, at most
+    /// 1h; a bad value names the key, the rule and the fix; it changes no session.
+    #[test]
+    fn refusal_ttl_is_bounded_and_changes_no_session() {
+        assert_eq!(
+            resolve(&raw()).unwrap().refusal_ttl,
+            Duration::from_secs(300)
+        );
+        let off = resolve(&raw().set("rolebridge.refusal.ttl", "0")).unwrap();
+        assert_eq!(off.refusal_ttl, Duration::ZERO);
+        let s = resolve(&raw().set("rolebridge.bucket.dest-a.refusal.ttl", "1h")).unwrap();
+        assert_eq!(s.refusal_ttl, Duration::from_secs(3600));
+        assert_eq!(
+            crate::cache::SessionSpec::from_settings(&s),
+            crate::cache::SessionSpec::from_settings(&off),
+            "the TTL is not part of the session's cache key"
+        );
+        for bad in ["61m", "2h", "soon", "-1s"] {
+            let e = resolve(&raw().set("rolebridge.refusal.ttl", bad)).unwrap_err();
+            assert_eq!(err_key(Err(e.clone())), "rolebridge.refusal.ttl", "{bad}");
+            if bad == "2h" {
+                let text = e.to_string();
+                assert!(
+                    text.contains("outside 0 to 1h") && text.contains("default 5m"),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]

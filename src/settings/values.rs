@@ -18,6 +18,10 @@ pub const MIN_REMAINING_VALIDITY: Duration = Duration::from_secs(60);
 pub const DEFAULT_STS_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MIN_STS_TIMEOUT: Duration = Duration::from_secs(1);
 pub const MAX_STS_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long an STS refusal is remembered by default: as long as the S3 Access Grants plugin keeps
+/// such answers.
+pub const DEFAULT_REFUSAL_TTL: Duration = Duration::from_secs(300);
+pub const MAX_REFUSAL_TTL: Duration = Duration::from_secs(3600);
 pub const MAX_POLICY_CHARS: usize = 2048;
 pub const MAX_POLICY_ARNS: usize = 10;
 /// The `sts.region` value that asks for the global endpoint `sts.amazonaws.com`.
@@ -144,6 +148,21 @@ pub fn validate_sts_timeout(key: &str, value: &str) -> Result<Duration> {
             key,
             format!("{} is outside 1s to 5m", shown(value)),
             "Choose how long one STS call may take, retries included, from 1s to 5m (default 30s)",
+        ));
+    }
+    Ok(d)
+}
+
+/// How long a refusal by STS is remembered: 0 (never) to 1h.
+pub fn validate_refusal_ttl(key: &str, value: &str) -> Result<Duration> {
+    let d = parse_time_duration(key, value)?;
+    if d > MAX_REFUSAL_TTL {
+        return Err(Error::setting(
+            key,
+            format!("{} is outside 0 to 1h", shown(value)),
+            "Choose how long a refusal by STS (AccessDenied, a missing role, a wrong external ID) \
+             is remembered before STS is asked again, from 0 (never remembered) to 1h (default \
+             5m): a fixed trust policy is seen at most this long after the fix",
         ));
     }
     Ok(d)

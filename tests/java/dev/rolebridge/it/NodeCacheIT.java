@@ -21,6 +21,12 @@ class NodeCacheIT {
 
   /** Starts {@code n} JVMs, lets them ask at once, returns their keys and the AssumeRole calls made. */
   static Object[] jvmsAtOnce(LocalAws aws, int n, String session, String cacheDir) throws Exception {
+    return jvmsAtOnce(aws, n, session, cacheDir, null);
+  }
+
+  /** The same, with {@code externalId} sent instead of the fixture's (a wrong one: refused). */
+  static Object[] jvmsAtOnce(LocalAws aws, int n, String session, String cacheDir, String externalId)
+      throws Exception {
     File go = new File(Files.createTempDirectory("rolebridge-go").toFile(), "go");
     List<Process> ps = new ArrayList<Process>();
     aws.startRecording();
@@ -30,8 +36,9 @@ class NodeCacheIT {
           "-cp", System.getProperty("rolebridge.test.classpath"),
           "-Drolebridge.test.fixture=" + System.getProperty("rolebridge.test.fixture"),
           "-Dlog4j.configuration=log4j.properties", NodeCacheProbe.class.getName(), go.getPath(), session));
-      if (cacheDir != null) {
-        cmd.add(cacheDir);
+      cmd.add(cacheDir != null ? cacheDir : "-");
+      if (externalId != null) {
+        cmd.add(externalId);
       }
       ps.add(new ProcessBuilder(cmd).redirectErrorStream(true).start());
     }
@@ -75,6 +82,54 @@ class NodeCacheIT {
   }
 
   /**
+   * Issue 19, item 4: a broken trust policy (a wrong external ID). 8 JVMs started at once on one
+   * cache directory make one AssumeRole; each fails with STS's words and the note that the
+   * refusal is remembered on the node; 8 more JVMs within the TTL make none. Without the cache
+   * directory each JVM asks STS itself (8).
+   */
+  @Test
+  void eightJvmsRefusedAtOnceMakeOneAssumeRoleCallAndTheNextEightNone() throws Exception {
+    File dir = new File(Files.createTempDirectory("rolebridge-node").toFile(), "cache");
+    String session = "it-node-refusal-" + System.nanoTime();
+    Object[] first = jvmsAtOnce(aws, 8, session, dir.getPath(), "wrong-external-id");
+    String out = (String) first[2];
+    assertEquals(1, first[1], "one AssumeRole for 8 refused JVMs: " + out);
+    assertEquals(8, refused(out, ON_THE_NODE), out);
+    Object[] next = jvmsAtOnce(aws, 8, session, dir.getPath(), "wrong-external-id");
+    assertEquals(0, next[1], "the refusal is remembered on the node: " + next[2]);
+    assertEquals(8, refused((String) next[2], ON_THE_NODE), (String) next[2]);
+    File[] records = dir.listFiles((d, n) -> n.endsWith(".refusal"));
+    assertEquals(1, records.length, java.util.Arrays.toString(dir.list()));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(records[0].toPath())));
+    String record = new String(Files.readAllBytes(records[0].toPath()), StandardCharsets.UTF_8);
+    assertTrue(record.contains("\"code\":\"AccessDenied\"") && record.contains(aws.accessKeyOf("source")), record);
+    assertTrue(!record.contains(aws.secretKeyOf("source")), "never the source's secret");
+
+    Object[] alone = jvmsAtOnce(aws, 8, session + "-no-cache", null, "wrong-external-id");
+    assertEquals(8, refused((String) alone[2], "Remembered in this process until"), (String) alone[2]);
+    System.out.println("NODE-CACHE 8 JVMs refused at once (wrong external ID): " + first[1]
+        + " AssumeRole call(s) with rolebridge.cache.dir, then " + next[1] + " for 8 more; " + alone[1] + " without");
+    assertEquals(8, alone[1], "without the shared cache each JVM asks STS itself");
+  }
+
+  private static final String ON_THE_NODE = "Remembered on this node (rolebridge.cache.dir) until";
+
+  /**
+   * Lines of JVMs refused with STS's code and words, and the note {@code remembered} (on the node:
+   * the refused JVM's own and the others', read from the record; or in the process).
+   */
+  private static int refused(String out, String remembered) {
+    int n = 0;
+    for (String l : out.split("\n")) {
+      if (l.startsWith("REFUSED AccessDenied ") && l.contains("external ID") && l.contains(remembered)
+          && l.contains("rolebridge.refusal.ttl")) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
    * Issue 9, hole 6: one OS user, two jobs with different source credentials (the source user,
    * then the intruder, whom the role's trust policy does not name). The intruder's JVM is not
    * handed the session the first JVM fetched: it calls STS with its own source, and is refused.
@@ -94,6 +149,8 @@ class NodeCacheIT {
     assertTrue(intruder.output.contains("RESULT refused AccessDenied"),
         "the intruder's JVM asked STS itself and was refused: " + intruder.output);
     assertTrue(again.output.contains("RESULT ok"), again.output);
+    // Issue 19, item 4: the intruder's refusal is remembered on the node for the intruder only.
+    assertEquals(1, dir.listFiles((d, n) -> n.endsWith(".refusal")).length, java.util.Arrays.toString(dir.list()));
     assertEquals(2, calls.size(), "the source's AssumeRole (then shared), the intruder's own: " + calls);
     assertEquals(aws.accessKeyOf("source"), calls.get(0).signedBy());
     assertEquals(aws.accessKeyOf("intruder"), calls.get(1).signedBy());

@@ -196,6 +196,8 @@ class MetricsIT extends ProxiedStsTest {
     assertTrue(record.contains("AssumeRoleSucceeded=1,") && record.contains("StsFetches=1,"), record);
     assertTrue(record.contains("AnswersFromMemory=4,") && record.contains("CallersThatWaited=1,"), record);
     assertTrue(record.contains("AssumeRoleFailed=0,") && record.contains("RefusalsFailureModeClosed=0,"), record);
+    System.out.println("METRICS2 " + record);
+    System.out.println("AUDIT " + line);
     Matcher expiry = Pattern.compile("SecondsToExpiry=(\\d+)").matcher(record);
     assertTrue(expiry.find() && Long.parseLong(expiry.group(1)) > 3000, record);
   }

@@ -14,6 +14,7 @@ pub mod jni;
 pub mod logging;
 pub mod os_thread;
 pub mod provider;
+pub mod proxy;
 pub mod runtime;
 pub mod settings;
 pub mod shared_cache;

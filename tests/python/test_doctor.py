@@ -41,8 +41,8 @@ def dest(local_aws, name, external_id=None):
 def test_a_correct_setup_passes_every_check(clients, local_aws):
     status, report, checks = doctor(clients, local_aws, *dest(local_aws, "destA"), "--prefix", "doctor/", "--write")
     assert status == 0 and report["ok"], report
-    assert list(checks) == ["settings", "source identity", "assume role", "bucket region", "bucket reachable",
-                            "bucket listable", "write"]
+    assert list(checks) == ["settings", "route to STS", "source identity", "assume role", "bucket region",
+                            "route to S3", "bucket reachable", "bucket listable", "write"]
     assert "role.arn from rolebridge.role.arn [set by --role-arn]" in checks["settings"]["detail"]
     assert checks["bucket region"]["detail"] == "us-east-1 (GetBucketLocation dest-a): S3 requests are signed for us-east-1"
     assert "session.duration from default" in checks["settings"]["detail"]

@@ -5,11 +5,14 @@ bypass); basic authentication with the password never shown; instance metadata n
 import http.server
 import json
 import os
+import pathlib
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -27,7 +30,10 @@ def free_port():
 class TinyProxy:
     """tinyproxy on 127.0.0.1, in the foreground, logging every request it forwards."""
 
-    def __init__(self, directory, auth=None):
+    def __init__(self, auth=None):
+        # Under /tmp, not pytest's tmp_path: tinyproxy drops root for nobody, who must reach its log.
+        directory = pathlib.Path(tempfile.mkdtemp(prefix="rolebridge-tinyproxy-"))
+        self.dir = directory
         self.port = free_port()
         self.log = directory / "tinyproxy.log"
         self.log.touch()
@@ -69,22 +75,19 @@ class TinyProxy:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
-def proxy(tmp_path):
-    d = tmp_path / "proxy"
-    d.mkdir()
-    p = TinyProxy(d)
+def proxy():
+    p = TinyProxy()
     yield p
     p.stop()
 
 
 @pytest.fixture
-def auth_proxy(tmp_path):
-    d = tmp_path / "auth-proxy"
-    d.mkdir()
-    p = TinyProxy(d, auth=("rbuser", PASSWORD))
+def auth_proxy():
+    p = TinyProxy(auth=("rbuser", PASSWORD))
     yield p
     p.stop()
 
@@ -100,7 +103,9 @@ def credential_process(clients, local_aws, tmp_path, env, dest="destA"):
     d = local_aws.fixture[dest]
     return subprocess.run(
         [rolebridge(clients), "credential-process", "--role-arn", d["roleArn"], "--external-id", d["externalId"],
-         "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint],
+         "--region", "us-east-1", "--sts-endpoint", local_aws.endpoint,
+         # a cache of this call's own: a session in another's would need no STS call
+         "--cache-dir", str(tmp_path / f"cache-{uuid.uuid4().hex}")],
         env=env, capture_output=True, text=True, timeout=120,
     )
 
@@ -164,7 +169,7 @@ def test_a_bad_proxy_variable_is_bad_input_before_any_call(tmp_path, clients, lo
     out = credential_process(clients, local_aws, tmp_path, env_with(HTTP_PROXY=value))
     recorded = local_aws.stop_recording()
     assert out.returncode == 2, out.stderr
-    assert out.stderr.startswith("HTTP_PROXY: ") and rule in out.stderr, out.stderr
+    assert out.stderr.startswith("rolebridge: HTTP_PROXY: ") and rule in out.stderr, out.stderr
     assert PASSWORD not in out.stderr
     assert recorded == []
 
@@ -209,7 +214,7 @@ class Imds(http.server.BaseHTTPRequestHandler):
 
     def do_PUT(self):
         Imds.seen.append(("PUT", self.path, self.headers.get("Via")))
-        self._answer("token-1")
+        self._answer("token-1", ttl=self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"))
 
     def do_GET(self):
         Imds.seen.append(("GET", self.path, self.headers.get("Via")))
@@ -219,9 +224,11 @@ class Imds(http.server.BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
 
-    def _answer(self, text):
+    def _answer(self, text, ttl=None):
         body = text.encode()
         self.send_response(200)
+        if ttl:
+            self.send_header("X-aws-ec2-metadata-token-ttl-seconds", ttl)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

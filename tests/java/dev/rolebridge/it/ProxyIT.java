@@ -41,7 +41,10 @@ class ProxyIT {
 
     TinyProxy(String user, String password) throws Exception {
       File dir = Files.createTempDirectory("rolebridge-tinyproxy").toFile();
+      // tinyproxy drops root for nobody, who must reach its log.
       dir.setWritable(true, false);
+      dir.setReadable(true, false);
+      dir.setExecutable(true, false);
       log = new File(dir, "tinyproxy.log");
       Files.write(log.toPath(), new byte[0]);
       log.setWritable(true, false);

@@ -40,7 +40,9 @@ class TinyProxy:
         os.chmod(directory, 0o777)
         os.chmod(self.log, 0o666)
         lines = [
-            f"Port {self.port}", "Listen 127.0.0.1", "Timeout 30", f'LogFile "{self.log}"',
+            f"Port {self.port}", "Listen 127.0.0.1",
+            # tinyproxy holds a HEAD answer's connection until its idle timeout: keep that short
+            "Timeout 3", f'LogFile "{self.log}"',
             "LogLevel Info", "MaxClients 20", "Allow 127.0.0.1", "DisableViaHeader Yes",
         ]
         if os.geteuid() == 0:

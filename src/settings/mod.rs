@@ -22,6 +22,7 @@ mod scopes;
 mod values;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -104,7 +105,7 @@ pub struct StsTarget {
     /// The proxies STS calls go through (S3A's `fs.s3a.proxy.*` keys, else the environment's).
     /// Part of the process's STS client choice, never of the node cache's key: a route does not
     /// change the session.
-    pub proxies: Proxies,
+    pub proxies: Arc<Proxies>,
 }
 
 /// What the Java side does when no credentials can be had.
@@ -491,7 +492,7 @@ pub fn resolve_signer(raw: &RawSettings) -> Result<Signer> {
         None => DEFAULT_STS_TIMEOUT,
     };
     let mut sts = sts_target(&role_arn, &role.key, region, endpoint, timeout)?;
-    sts.proxies = proxy::proxies(raw)?;
+    sts.proxies = Arc::new(proxy::proxies(raw)?);
 
     let refresh_ahead = match lookup(raw, REFRESH_AHEAD)? {
         Some(f) => {
@@ -558,7 +559,7 @@ fn source_only(raw: &RawSettings) -> Result<SourceOnly> {
             region,
             endpoint: None,
             timeout,
-            proxies: proxy::proxies(raw)?,
+            proxies: Arc::new(proxy::proxies(raw)?),
         },
         refresh_ahead: DEFAULT_REFRESH_AHEAD,
         failure_mode,
@@ -611,7 +612,7 @@ fn sts_target(
             region: Some("us-east-1".to_owned()),
             endpoint: Some(GLOBAL_ENDPOINT.to_owned()),
             timeout,
-            proxies: Proxies::default(),
+            proxies: Default::default(),
         }),
         (Some(r), Some((_, ek))) if r == GLOBAL_REGION => Err(Error::setting(
             ek,
@@ -625,7 +626,7 @@ fn sts_target(
             region,
             endpoint: endpoint.map(|(e, _)| e),
             timeout,
-            proxies: Proxies::default(),
+            proxies: Default::default(),
         }),
     }
 }
@@ -663,7 +664,7 @@ mod tests {
                 region: None,
                 endpoint: None,
                 timeout: Duration::from_secs(30),
-                proxies: Proxies::default(),
+                proxies: Default::default(),
             }
         );
         assert_eq!(s.failure_mode, FailureMode::Closed);

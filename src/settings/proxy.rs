@@ -171,14 +171,14 @@ mod tests {
                 .set("fs.s3a.bucket.other.proxy.port", "9"),
         )
         .unwrap();
-        let p = s.sts.proxies.https.unwrap();
+        let p = s.sts.proxies.https.clone().unwrap();
         assert_eq!((p.url.host.as_str(), p.url.port), ("lakeproxy", 1));
         assert_eq!(p.from, "fs.s3a.bucket.lake.proxy.host");
     }
 
     #[test]
     fn defaults_follow_s3a() {
-        let p = |r: RawSettings| resolve(&r).unwrap().sts.proxies.https.unwrap().url;
+        let p = |r: RawSettings| resolve(&r).unwrap().sts.proxies.https.clone().unwrap().url;
         let u = p(raw().set("fs.s3a.proxy.host", "h"));
         assert_eq!((u.secure, u.port), (false, 80));
         let u = p(raw()
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn without_s3a_keys_the_environment_decides() {
         let s = resolve(&raw().with_proxy_env("HTTP_PROXY", "http://127.0.0.1:3128")).unwrap();
-        assert_eq!(s.sts.proxies.http.unwrap().from, "HTTP_PROXY");
+        assert_eq!(s.sts.proxies.http.clone().unwrap().from, "HTTP_PROXY");
         let s = resolve(&raw()).unwrap();
         assert!(!s.sts.proxies.any());
     }

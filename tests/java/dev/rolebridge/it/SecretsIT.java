@@ -20,6 +20,16 @@ import org.junit.jupiter.api.Test;
 class SecretsIT {
   private final LocalAws aws = LocalAws.get();
 
+  private static String proxyLines(String out) {
+    StringBuilder b = new StringBuilder();
+    for (String line : out.split("\n")) {
+      if (line.startsWith("prox") || line.startsWith("through the proxy") || line.startsWith("invalid proxy")) {
+        b.append(line).append('\n');
+      }
+    }
+    return b.toString();
+  }
+
   @Test
   void noSecretInAnyLogLineMessageOrToString() throws Exception {
     File secretsFile = File.createTempFile("rolebridge-secrets", ".txt");
@@ -42,6 +52,11 @@ class SecretsIT {
     assertTrue(out.contains("rolebridge::cache: new session"), "native lines of rolebridge itself");
     assertTrue(out.contains("DEBUG ProviderCore: rolebridge: session NativeSession{accessKeyId=ASIA"), "Java lines");
     assertTrue(out.contains("refusal (closed)") && out.contains("refusal (open)") && out.contains("invalid setting"));
+    assertTrue(out.contains("proxied provider: ") && out.contains("via proxy http://rbuser:****@127.0.0.1:")
+        && out.contains("proxy refusal: ") && out.contains("fs.s3a.proxy.password: is set without fs.s3a.proxy.username")
+        && out.matches("(?s).*proxy forwarded: \\[POST http://127\\.0\\.0\\.1:[0-9]+/ HTTP/1\\.1.*"),
+        "the proxy part ran: a provider through the proxy, one refused by it, one refused at construction: "
+            + proxyLines(out));
     int lines = out.split("\n").length;
     for (String secret : secrets) {
       assertTrue(secret.length() >= 16, "a real secret: " + secret.length());

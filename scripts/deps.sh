@@ -31,6 +31,7 @@ command -v qemu-aarch64 >/dev/null || need_apt+=(qemu-user)
 command -v busybox >/dev/null || need_apt+=(busybox)
 command -v dash >/dev/null || need_apt+=(dash)
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || need_apt+=(libfaketime)
+command -v tinyproxy >/dev/null || need_apt+=(tinyproxy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

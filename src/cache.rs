@@ -742,6 +742,7 @@ mod tests {
                 region: Some("us-east-1".into()),
                 endpoint: None,
                 timeout: Duration::from_secs(30),
+                proxies: Default::default(),
             },
             shared_dir: None,
             source_only: false,

@@ -262,7 +262,7 @@ fn inner_open(
 ) -> JniResult<jlong> {
     let bucket = opt_string(env, bucket)?;
     let user = opt_string(env, user)?;
-    let mut raw = RawSettings::new(bucket.as_deref(), user.as_deref());
+    let mut raw = RawSettings::new(bucket.as_deref(), user.as_deref()).with_process_proxy_env();
     raw.groups = opt_strings(env, groups)?;
     let n = env.get_array_length(kv)?;
     for i in (0..n - 1).step_by(2) {

@@ -15,6 +15,7 @@ pub mod logging;
 pub mod metrics;
 pub mod os_thread;
 pub mod provider;
+pub mod proxy;
 pub mod runtime;
 pub mod settings;
 pub mod shared_cache;

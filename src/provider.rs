@@ -172,7 +172,7 @@ impl Provider {
             s.role_arn,
             s.session_name,
             user(&s.user),
-            s.sts.describe(),
+            s.sts.describe_route(),
         )
     }
 }

@@ -769,6 +769,7 @@ mod tests {
                 region: Some("us-east-1".into()),
                 endpoint: None,
                 timeout: Duration::from_secs(30),
+                proxies: Default::default(),
             },
             shared_dir: Some(dir.to_string_lossy().into_owned()),
             source_only: false,

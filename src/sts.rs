@@ -10,13 +10,19 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_config::imds::credentials::ImdsCredentialsProvider;
 use aws_config::imds::region::ImdsRegionProvider;
+use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{future, ProvideCredentials};
 use aws_sdk_sts::config::Region;
@@ -34,11 +40,13 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use tokio::sync::OnceCell;
 
 use crate::cache::{FetchSession, Session, SessionSpec};
 use crate::error::{Error, Result};
 use crate::metrics::{AssumeRoleEvent, SessionStats};
+use crate::proxy::{Proxies, ProxyUrl, Route};
 use crate::runtime::BoxFuture;
 use crate::settings::StsTarget;
 use crate::shared_cache::{Backoff, BackoffKind, Lookup, SharedDir, SourceId};
@@ -145,6 +153,115 @@ pub fn https_client() -> SharedHttpClient {
     ))
 }
 
+/// An HTTPS client whose requests go the way `proxies` routes each (direct, or through the
+/// proxy for its scheme); with no proxy set, [`https_client`]. Instance metadata and container
+/// credentials never use this client (they get [`https_client`]); [`Proxies::route`] also sends
+/// their fixed addresses direct.
+pub fn routed_client(proxies: &Proxies) -> SharedHttpClient {
+    if !proxies.any() {
+        return https_client();
+    }
+    let mut via: Vec<(ProxyUrl, Option<SharedHttpClient>)> = Vec::new();
+    for p in [&proxies.http, &proxies.https].into_iter().flatten() {
+        if !via.iter().any(|(u, _)| *u == p.url) {
+            via.push((p.url.clone(), proxied_client(&p.url)));
+        }
+    }
+    SharedHttpClient::new(Routed {
+        proxies: proxies.clone(),
+        direct: https_client(),
+        via,
+    })
+}
+
+/// An HTTPS client that sends every request through `url` (forwarding `http://` requests,
+/// tunnelling `https://` ones with CONNECT); `None` if the crate refuses the URL (it was checked
+/// when the settings were read, so this is not expected).
+fn proxied_client(url: &ProxyUrl) -> Option<SharedHttpClient> {
+    let config = match aws_smithy_http_client::proxy::ProxyConfig::all(url.with_secret()) {
+        Ok(c) => c,
+        Err(_) => {
+            tracing::warn!("the HTTP client refused the proxy {url}");
+            return None;
+        }
+    };
+    Some(SharedHttpClient::new(LazyHttps(
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            move |settings, components| {
+                let mut b = aws_smithy_http_client::Connector::builder();
+                b.set_connector_settings(settings.cloned());
+                if let Some(c) = components {
+                    b.set_sleep_impl(c.sleep_impl());
+                }
+                b.proxy_config(config.clone())
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build()
+            },
+        ),
+    )))
+}
+
+/// The client of [`routed_client`]: one direct client and one per proxy.
+#[derive(Debug)]
+struct Routed {
+    proxies: Proxies,
+    direct: SharedHttpClient,
+    via: Vec<(ProxyUrl, Option<SharedHttpClient>)>,
+}
+
+impl HttpClient for Routed {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let lazy = |client: &SharedHttpClient| LazyConnector {
+            client: client.clone(),
+            settings: settings.clone(),
+            components: components.clone(),
+            connector: std::sync::OnceLock::new(),
+        };
+        SharedHttpConnector::new(RoutedConnector {
+            proxies: self.proxies.clone(),
+            direct: lazy(&self.direct),
+            via: self
+                .via
+                .iter()
+                .map(|(u, c)| (u.clone(), c.as_ref().map(lazy)))
+                .collect(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct RoutedConnector {
+    proxies: Proxies,
+    direct: LazyConnector,
+    via: Vec<(ProxyUrl, Option<LazyConnector>)>,
+}
+
+impl HttpConnector for RoutedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        match self.proxies.route(request.uri()) {
+            Route::Direct(why) => {
+                tracing::trace!("{} direct ({why})", request.uri());
+                self.direct.call(request)
+            }
+            Route::Via(proxy, why) => {
+                tracing::trace!("{} via proxy {} ({why})", request.uri(), proxy.url);
+                match self.via.iter().find(|(u, _)| *u == proxy.url) {
+                    Some((_, Some(c))) => c.call(request),
+                    _ => HttpConnectorFuture::ready(Err(ConnectorError::user(
+                        format!("no HTTP client for the proxy {}", proxy.url).into(),
+                    ))),
+                }
+            }
+        }
+    }
+}
+
 /// Fetches sessions from STS. Cheap to clone (shared state behind `Arc`s).
 #[derive(Clone, Default)]
 pub struct StsFetcher {
@@ -153,6 +270,8 @@ pub struct StsFetcher {
     /// The process's region, once found; a lookup that found none is tried again next time.
     default_region: Arc<Mutex<Option<Region>>>,
     https: Arc<std::sync::OnceLock<SharedHttpClient>>,
+    /// The client of each set of proxies (one connection pool each).
+    routed: Arc<Mutex<HashMap<Proxies, SharedHttpClient>>>,
     clients: Arc<Mutex<HashMap<StsTarget, Client>>>,
     /// The source principal's ARN, with the access key ID it was asked for ([`Self::principal_of`]).
     principal: Arc<Mutex<Option<(String, String)>>>,
@@ -163,9 +282,23 @@ impl StsFetcher {
         Self::default()
     }
 
-    /// The HTTPS client of every call of this fetcher.
+    /// The direct HTTPS client: instance metadata, container credentials, and every call where
+    /// no proxy is set.
     fn https(&self) -> SharedHttpClient {
         self.https.get_or_init(https_client).clone()
+    }
+
+    /// The HTTPS client of calls routed by `proxies` (STS, the source chain's own STS calls).
+    fn routed(&self, proxies: &Proxies) -> SharedHttpClient {
+        if !proxies.any() {
+            return self.https();
+        }
+        self.routed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(proxies.clone())
+            .or_insert_with(|| routed_client(proxies))
+            .clone()
     }
 
     /// The process's AWS configuration, from which the default credential chain (the source
@@ -174,7 +307,11 @@ impl StsFetcher {
     /// region as the AWS SDKs find it, so that they go to that region's STS endpoint in that
     /// region's partition (aws-cn, aws-us-gov) and through its VPC endpoint; only where the process
     /// has no region at all, the region rolebridge's own AssumeRole goes to (`target`).
-    async fn base(&self, target: &Region) -> &SdkConfig {
+    ///
+    /// The chain's own STS calls go the way `proxies` routes them (those of the first STS target
+    /// of the process: the chain is made once); its instance metadata and container credential
+    /// calls always go direct.
+    async fn base(&self, target: &Region, proxies: &Proxies) -> &SdkConfig {
         self.base
             .get_or_init(|| async {
                 let region = match self.process_region().await {
@@ -182,11 +319,16 @@ impl StsFetcher {
                     None => target.clone(),
                 };
                 tracing::debug!("source credentials: the default chain, its STS calls in {region}");
-                let config = aws_config::defaults(BehaviorVersion::latest())
-                    .region(region)
-                    .http_client(self.https())
-                    .load()
-                    .await;
+                let loader = aws_config::defaults(BehaviorVersion::latest()).region(region.clone());
+                let config = if proxies.any() {
+                    loader
+                        .http_client(self.routed(proxies))
+                        .credentials_provider(self.chain_with_proxies(region, proxies))
+                        .load()
+                        .await
+                } else {
+                    loader.http_client(self.https()).load().await
+                };
                 match config.credentials_provider() {
                     Some(chain) => {
                         let source = self
@@ -207,6 +349,46 @@ impl StsFetcher {
                 }
             })
             .await
+    }
+
+    /// The AWS default credential chain, in its order (environment, profile, web identity, ECS
+    /// container, instance metadata), with the profile's and web identity's STS calls routed by
+    /// `proxies` and the container and instance metadata calls direct.
+    fn chain_with_proxies(&self, region: Region, proxies: &Proxies) -> SharedCredentialsProvider {
+        let via = ProviderConfig::default()
+            .with_http_client(self.routed(proxies))
+            .with_region(Some(region.clone()));
+        let direct = ProviderConfig::default()
+            .with_http_client(self.https())
+            .with_region(Some(region));
+        SharedCredentialsProvider::new(
+            CredentialsProviderChain::first_try(
+                "Environment",
+                EnvironmentVariableCredentialsProvider::new(),
+            )
+            .or_else(
+                "Profile",
+                ProfileFileCredentialsProvider::builder()
+                    .configure(&via)
+                    .build(),
+            )
+            .or_else(
+                "WebIdentityToken",
+                WebIdentityTokenCredentialsProvider::builder()
+                    .configure(&via)
+                    .build(),
+            )
+            .or_else(
+                "EcsContainer",
+                EcsCredentialsProvider::builder().configure(&direct).build(),
+            )
+            .or_else(
+                "Ec2InstanceMetadata",
+                ImdsCredentialsProvider::builder()
+                    .configure(&direct)
+                    .build(),
+            ),
+        )
     }
 
     /// The source credentials, for the node cache to tell who the source is: the cached ones, so
@@ -321,19 +503,21 @@ impl StsFetcher {
                 )
             })?,
         };
-        let mut builder = aws_sdk_sts::config::Builder::from(self.base(&region).await)
-            .region(region)
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(target.timeout.min(MAX_CONNECT_TIMEOUT))
-                    .operation_attempt_timeout(
-                        (target.timeout / MAX_ATTEMPTS)
-                            .clamp(Duration::from_millis(300), MAX_ATTEMPT_TIMEOUT),
-                    )
-                    .operation_timeout(target.timeout)
-                    .build(),
-            );
+        let mut builder =
+            aws_sdk_sts::config::Builder::from(self.base(&region, &target.proxies).await)
+                .http_client(self.routed(&target.proxies))
+                .region(region)
+                .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(target.timeout.min(MAX_CONNECT_TIMEOUT))
+                        .operation_attempt_timeout(
+                            (target.timeout / MAX_ATTEMPTS)
+                                .clamp(Duration::from_millis(300), MAX_ATTEMPT_TIMEOUT),
+                        )
+                        .operation_timeout(target.timeout)
+                        .build(),
+                );
         if let Some(endpoint) = &target.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
@@ -884,7 +1068,7 @@ impl StsFetcher {
             // instance profiles do not.
             (None, None) => Region::from_static("us-east-1"),
         };
-        self.base(&region).await;
+        self.base(&region, &target.proxies).await;
         let no_source = |message: String| Error::Sts {
             role_arn: crate::cache::SOURCE_ONLY.to_owned(),
             code: "NoSourceCredentials".to_owned(),
@@ -1063,7 +1247,7 @@ fn is_retryable_code(code: &str) -> bool {
 
 fn map_error(spec: &SessionSpec, call: &Call, err: SdkError<AssumeRoleError>) -> Error {
     let role_arn = call.label.clone();
-    let endpoint = spec.sts.describe();
+    let endpoint = spec.sts.describe_route();
     match &err {
         SdkError::ServiceError(se) => {
             let status = se.raw().status().as_u16();

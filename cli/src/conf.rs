@@ -161,14 +161,21 @@ pub fn collect(args: &SettingsArgs) -> Result<Collected, String> {
         }
     }
     expand(&mut all);
-    let bucket_prefix = args
+    let bucket_prefixes: Vec<String> = args
         .bucket
-        .as_ref()
-        .map(|b| format!("fs.s3a.bucket.{b}.assumed.role."));
+        .iter()
+        .flat_map(|b| {
+            [
+                format!("fs.s3a.bucket.{b}.assumed.role."),
+                format!("fs.s3a.bucket.{b}.proxy."),
+            ]
+        })
+        .collect();
     all.values.retain(|k, _| {
         k.starts_with("rolebridge.")
             || k.starts_with("fs.s3a.assumed.role.")
-            || bucket_prefix.as_ref().is_some_and(|p| k.starts_with(p))
+            || k.starts_with("fs.s3a.proxy.")
+            || bucket_prefixes.iter().any(|p| k.starts_with(p))
     });
     Ok(all)
 }

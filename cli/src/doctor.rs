@@ -9,6 +9,7 @@ use clap::Args;
 use rolebridge::cache::{Session, SessionSpec};
 use rolebridge::error::Error;
 use rolebridge::provider::{self, Provider};
+use rolebridge::proxy::Proxies;
 use rolebridge::settings::{self, RawSettings, Settings, Signer, ALL_KEYS};
 use rolebridge::sts::StsFetcher;
 use serde_json::json;
@@ -135,7 +136,12 @@ fn s3_endpoint(args: &DoctorArgs) -> Option<String> {
     })
 }
 
-fn s3_client(session: &Session, region: &str, endpoint: Option<&str>) -> aws_sdk_s3::Client {
+fn s3_client(
+    session: &Session,
+    region: &str,
+    endpoint: Option<&str>,
+    proxies: &Proxies,
+) -> aws_sdk_s3::Client {
     let creds = Credentials::new(
         session.access_key_id.clone(),
         session.secret_access_key.clone(),
@@ -146,7 +152,7 @@ fn s3_client(session: &Session, region: &str, endpoint: Option<&str>) -> aws_sdk
     );
     let mut b = aws_sdk_s3::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
-        .http_client(rolebridge::sts::https_client())
+        .http_client(rolebridge::sts::routed_client(proxies))
         .region(Region::new(region.to_owned()))
         .credentials_provider(creds);
     if let Some(e) = endpoint {
@@ -222,6 +228,11 @@ pub fn run(
             return checks;
         }
     };
+    checks.push(Check {
+        name: "route to STS",
+        ok: true,
+        detail: format!("{}: {}", sts.url(), sts.proxies.route(&sts.url())),
+    });
     let fetcher = StsFetcher::new();
     rt.block_on(async {
         let source = match fetcher.caller_identity(&sts).await {
@@ -278,8 +289,16 @@ pub fn run(
         };
         let endpoint = s3_endpoint(args);
         let sts_region = sts.region.clone().unwrap_or_else(|| "us-east-1".into());
-        let region = bucket_region(&session, &bucket, &sts_region, endpoint.as_deref(), args, &mut checks).await;
-        let s3 = s3_client(&session, &region, endpoint.as_deref());
+        let region = bucket_region(&session, &bucket, &sts_region, endpoint.as_deref(), &sts.proxies, args, &mut checks).await;
+        let s3_url = endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://{bucket}.s3.{region}.amazonaws.com"));
+        checks.push(Check {
+            name: "route to S3",
+            ok: true,
+            detail: format!("{s3_url}: {}", sts.proxies.route(&s3_url)),
+        });
+        let s3 = s3_client(&session, &region, endpoint.as_deref(), &sts.proxies);
         if args.prefix.is_some() {
             // A role limited to a prefix may list only under it (an s3:prefix condition), and
             // HeadBucket is a ListBucket without a prefix: ask for the bucket's location instead.
@@ -406,6 +425,7 @@ async fn bucket_region(
     bucket: &str,
     sts_region: &str,
     endpoint: Option<&str>,
+    proxies: &Proxies,
     args: &DoctorArgs,
     checks: &mut Vec<Check>,
 ) -> String {
@@ -418,7 +438,7 @@ async fn bucket_region(
         });
         return r.clone();
     }
-    let s3 = s3_client(session, sts_region, endpoint);
+    let s3 = s3_client(session, sts_region, endpoint, proxies);
     match s3.get_bucket_location().bucket(bucket).send().await {
         Ok(out) => {
             // No constraint: us-east-1; EU: the old name of eu-west-1.

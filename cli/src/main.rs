@@ -138,7 +138,7 @@ fn input_error(e: Error, collected: &Collected) -> Failure {
 /// settings must not serve a member of a group with settings of its own.
 fn raw_settings(args: &SettingsArgs, collected: &Collected) -> Result<RawSettings, Failure> {
     let user = args.user.clone().unwrap_or_else(user_name);
-    let mut raw = RawSettings::new(args.bucket.as_deref(), Some(&user));
+    let mut raw = RawSettings::new(args.bucket.as_deref(), Some(&user)).with_process_proxy_env();
     raw.values = collected.values.clone();
     raw.groups = match &args.groups {
         Some(g) => Some(

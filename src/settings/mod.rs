@@ -17,13 +17,16 @@
 
 pub mod identity;
 mod keys;
+mod proxy;
 mod scopes;
 mod values;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::proxy::Proxies;
 
 pub use identity::{
     hop_external_id_name, hop_of_external_id_name, Hop, MAX_CHAIN_HOPS, MAX_TAGS, USER_PLACEHOLDER,
@@ -44,6 +47,9 @@ pub struct RawSettings {
     /// them up only when some `rolebridge.group.*` key is set).
     pub groups: Option<Vec<String>>,
     pub values: BTreeMap<String, String>,
+    /// The proxy variables of the environment (`HTTPS_PROXY`, `NO_PROXY`, ...), as the caller read
+    /// them ([`RawSettings::with_process_proxy_env`]); empty in tests that do not set them.
+    pub proxy_env: BTreeMap<String, String>,
 }
 
 impl RawSettings {
@@ -53,7 +59,23 @@ impl RawSettings {
             hadoop_user: hadoop_user.filter(|u| !u.is_empty()).map(str::to_owned),
             groups: None,
             values: BTreeMap::new(),
+            proxy_env: BTreeMap::new(),
         }
+    }
+
+    /// Takes the proxy variables from this process's environment.
+    pub fn with_process_proxy_env(mut self) -> Self {
+        self.proxy_env = crate::proxy::ENV_VARS
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+            .collect();
+        self
+    }
+
+    /// Sets a proxy variable, as if the environment had it.
+    pub fn with_proxy_env(mut self, var: &str, value: &str) -> Self {
+        self.proxy_env.insert(var.to_owned(), value.to_owned());
+        self
     }
 
     pub fn with_groups(mut self, groups: Vec<String>) -> Self {
@@ -80,6 +102,10 @@ pub struct StsTarget {
     /// Endpoint URL; `None` means the regional endpoint of `region`.
     pub endpoint: Option<String>,
     pub timeout: Duration,
+    /// The proxies STS calls go through (S3A's `fs.s3a.proxy.*` keys, else the environment's).
+    /// Part of the process's STS client choice, never of the node cache's key: a route does not
+    /// change the session.
+    pub proxies: Arc<Proxies>,
 }
 
 /// What the Java side does when no credentials can be had.
@@ -99,6 +125,26 @@ impl StsTarget {
             (Some(e), _) => e.clone(),
             (None, Some(r)) => format!("the regional STS endpoint of {r}"),
             (None, None) => "the regional STS endpoint of the default region".to_owned(),
+        }
+    }
+
+    /// The URL STS calls go to: the endpoint, else the region's regional endpoint (the
+    /// process's region when none is set: `us-east-1` stands in for naming the route).
+    pub fn url(&self) -> String {
+        match (&self.endpoint, &self.region) {
+            (Some(e), _) => e.clone(),
+            (None, Some(r)) if r.starts_with("cn-") => format!("https://sts.{r}.amazonaws.com.cn"),
+            (None, Some(r)) => format!("https://sts.{r}.amazonaws.com"),
+            (None, None) => "https://sts.us-east-1.amazonaws.com".to_owned(),
+        }
+    }
+
+    /// [`Self::describe`] and, where a proxy is set, the way STS calls go (password hidden).
+    pub fn describe_route(&self) -> String {
+        if self.proxies.any() {
+            format!("{} {}", self.describe(), self.proxies.route(&self.url()))
+        } else {
+            self.describe()
         }
     }
 }
@@ -448,7 +494,8 @@ pub fn resolve_signer(raw: &RawSettings) -> Result<Signer> {
         Some(f) => validate_sts_timeout(&f.key, &f.value)?,
         None => DEFAULT_STS_TIMEOUT,
     };
-    let sts = sts_target(&role_arn, &role.key, region, endpoint, timeout)?;
+    let mut sts = sts_target(&role_arn, &role.key, region, endpoint, timeout)?;
+    sts.proxies = Arc::new(proxy::proxies(raw)?);
 
     let refresh_ahead = match lookup(raw, REFRESH_AHEAD)? {
         Some(f) => {
@@ -520,6 +567,7 @@ fn source_only(raw: &RawSettings) -> Result<SourceOnly> {
             region,
             endpoint: None,
             timeout,
+            proxies: Arc::new(proxy::proxies(raw)?),
         },
         refresh_ahead: DEFAULT_REFRESH_AHEAD,
         failure_mode,
@@ -572,6 +620,7 @@ fn sts_target(
             region: Some("us-east-1".to_owned()),
             endpoint: Some(GLOBAL_ENDPOINT.to_owned()),
             timeout,
+            proxies: Default::default(),
         }),
         (Some(r), Some((_, ek))) if r == GLOBAL_REGION => Err(Error::setting(
             ek,
@@ -585,6 +634,7 @@ fn sts_target(
             region,
             endpoint: endpoint.map(|(e, _)| e),
             timeout,
+            proxies: Default::default(),
         }),
     }
 }
@@ -621,7 +671,8 @@ mod tests {
             StsTarget {
                 region: None,
                 endpoint: None,
-                timeout: Duration::from_secs(30)
+                timeout: Duration::from_secs(30),
+                proxies: Default::default(),
             }
         );
         assert_eq!(s.failure_mode, FailureMode::Closed);

@@ -41,8 +41,8 @@ def dest(local_aws, name, external_id=None):
 def test_a_correct_setup_passes_every_check(clients, local_aws):
     status, report, checks = doctor(clients, local_aws, *dest(local_aws, "destA"), "--prefix", "doctor/", "--write")
     assert status == 0 and report["ok"], report
-    assert list(checks) == ["settings", "source identity", "assume role", "bucket region", "bucket reachable",
-                            "bucket listable", "write"]
+    assert list(checks) == ["settings", "route to STS", "source identity", "assume role", "bucket region",
+                            "route to S3", "bucket reachable", "bucket listable", "write"]
     assert "role.arn from rolebridge.role.arn [set by --role-arn]" in checks["settings"]["detail"]
     assert checks["bucket region"]["detail"] == "us-east-1 (GetBucketLocation dest-a): S3 requests are signed for us-east-1"
     assert "session.duration from default" in checks["settings"]["detail"]
@@ -185,8 +185,9 @@ def test_on_an_emr_node_doctor_reads_emrs_files_and_checks_the_file_system_and_t
     status, report, checks = doctor(clients, local_aws, "--bucket", "dest-a", "--user", "alice", "--groups",
                                     "analysts", flags=False, root=root)
     assert status == 0, report
-    assert list(checks) == ["settings", "s3 file system", "provider setting", "provider jar", "source identity",
-                            "assume role", "bucket region", "bucket reachable", "bucket listable"]
+    assert list(checks) == ["settings", "s3 file system", "provider setting", "provider jar", "route to STS",
+                            "source identity", "assume role", "bucket region", "route to S3", "bucket reachable",
+                            "bucket listable"]
     detail = checks["settings"]["detail"]
     files = [root / CORE_SITE] + ([root / EMRFS_SITE] if kind == "emrfs" else [])
     assert detail.startswith(f"read EMR's configuration {' and '.join(map(str, files))} (no --conf-dir or --conf given); "), detail

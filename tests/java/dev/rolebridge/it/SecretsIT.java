@@ -20,6 +20,16 @@ import org.junit.jupiter.api.Test;
 class SecretsIT {
   private final LocalAws aws = LocalAws.get();
 
+  private static String proxyLines(String out) {
+    StringBuilder b = new StringBuilder();
+    for (String line : out.split("\n")) {
+      if (line.startsWith("prox") || line.startsWith("through the proxy") || line.startsWith("invalid proxy")) {
+        b.append(line).append('\n');
+      }
+    }
+    return b.toString();
+  }
+
   @Test
   void noSecretInAnyLogLineMessageOrToString() throws Exception {
     File secretsFile = File.createTempFile("rolebridge-secrets", ".txt");
@@ -45,6 +55,11 @@ class SecretsIT {
     // The audit lines (INFO on dev.rolebridge.audit) of the sessions made and refused are in the scan.
     assertTrue(out.contains("INFO  audit: rolebridge AssumeRole result=ok accessKeyId=ASIA"), "audit lines of sessions");
     assertTrue(out.contains("INFO  audit: rolebridge AssumeRole result=AccessDenied"), "audit lines of refusals");
+    assertTrue(out.contains("proxied provider: ") && out.contains("via proxy http://rbuser:****@127.0.0.1:")
+        && out.contains("proxy refusal: ") && out.contains("fs.s3a.proxy.password: is set without fs.s3a.proxy.username")
+        && out.matches("(?s).*proxy forwarded: \\[POST http://127\\.0\\.0\\.1:[0-9]+/ HTTP/1\\.1.*"),
+        "the proxy part ran: a provider through the proxy, one refused by it, one refused at construction: "
+            + proxyLines(out));
     int lines = out.split("\n").length;
     for (String secret : secrets) {
       assertTrue(secret.length() >= 16, "a real secret: " + secret.length());

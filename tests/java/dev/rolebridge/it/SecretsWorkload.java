@@ -52,6 +52,42 @@ public final class SecretsWorkload {
     secrets.add(c2.sessionToken());
     System.out.println("v2 provider: " + v2 + " credentials: " + c2);
 
+    // A proxy's password (issue 19): providers whose STS calls go through a real proxy that asks
+    // for it, one with the wrong password, and one refused at construction. Only the providers get
+    // the proxy keys: S3A's own client logs its proxy password at DEBUG, which is S3A's business.
+    String proxyPassword = "jvm-secrets-proxy-Pa55word";
+    secrets.add(proxyPassword);
+    try (ProxyIT.TinyProxy proxy = new ProxyIT.TinyProxy("rbuser", proxyPassword)) {
+      for (String password : new String[] {proxyPassword, "wrong-" + proxyPassword}) {
+        Configuration proxied = aws.s3aConf("destA", "it-secrets-proxy");
+        proxied.set("fs.s3a.proxy.host", "127.0.0.1");
+        proxied.set("fs.s3a.proxy.port", Integer.toString(proxy.port));
+        proxied.set("fs.s3a.proxy.username", "rbuser");
+        proxied.set("fs.s3a.proxy.password", password);
+        proxied.set("rolebridge.failure.mode", "open");
+        RoleBridgeCredentialsProvider p = new RoleBridgeCredentialsProvider(URI.create("s3a://" + bucket), proxied);
+        System.out.println("proxied provider: " + p);
+        try {
+          AWSSessionCredentials c = (AWSSessionCredentials) p.getCredentials();
+          secrets.add(c.getAWSSecretKey());
+          System.out.println("through the proxy: " + c);
+        } catch (Throwable t) {
+          System.out.println("proxy refusal: " + t);
+          t.printStackTrace(System.out);
+        }
+        p.close();
+      }
+      System.out.println("proxy forwarded: " + proxy.requests());
+    }
+    try {
+      Configuration invalid = aws.s3aConf("destA", "it-secrets-bad-proxy");
+      invalid.set("fs.s3a.proxy.host", "127.0.0.1");
+      invalid.set("fs.s3a.proxy.password", proxyPassword);
+      new RoleBridgeCredentialsProvider(invalid);
+    } catch (Throwable t) {
+      System.out.println("invalid proxy setting: " + t);
+    }
+
     for (String mode : new String[] {"closed", "open"}) {
       Configuration bad = aws.s3aConf("destA", "it-secrets-denied-" + mode);
       bad.set("rolebridge.external.id", "wrong-external-id");

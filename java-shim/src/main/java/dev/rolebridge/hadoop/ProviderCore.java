@@ -218,13 +218,26 @@ final class ProviderCore<T> implements Closeable {
   /** The keys that may matter, with values as Configuration.get() expands them. */
   static String[] collectSettings(Configuration conf, String bucket) {
     String s3aBucketPrefix = bucket == null ? null : "fs.s3a.bucket." + bucket + ".assumed.role.";
+    String s3aBucketProxyPrefix = bucket == null ? null : "fs.s3a.bucket." + bucket + ".proxy.";
     List<String> kv = new ArrayList<String>();
+    java.util.Set<String> secretKeys = new java.util.HashSet<String>();
+    for (String part : RoleBridgeConstants.S3A_PROXY_SECRET_PARTS) {
+      secretKeys.add(RoleBridgeConstants.S3A_PROXY_PREFIX + part);
+      if (s3aBucketProxyPrefix != null) {
+        secretKeys.add(s3aBucketProxyPrefix + part);
+      }
+    }
     for (Map.Entry<String, String> e : conf) {
       String key = e.getKey();
       boolean s3a = key.startsWith(RoleBridgeConstants.S3A_ASSUMED_ROLE_PREFIX)
-          || (s3aBucketPrefix != null && key.startsWith(s3aBucketPrefix));
+          || key.startsWith(RoleBridgeConstants.S3A_PROXY_PREFIX)
+          || (s3aBucketPrefix != null && key.startsWith(s3aBucketPrefix))
+          || (s3aBucketProxyPrefix != null && key.startsWith(s3aBucketProxyPrefix));
       if (!key.startsWith(RoleBridgeConstants.PREFIX) && !s3a) {
         continue;
+      }
+      if (secretKeys.contains(key)) {
+        continue; // read below, through the credential providers as S3A reads them
       }
       // Hadoop's core-default.xml sets some fs.s3a.assumed.role.* keys (session.duration=30m);
       // only values a user set stand in for rolebridge's own defaults.
@@ -237,7 +250,27 @@ final class ProviderCore<T> implements Closeable {
         kv.add(value);
       }
     }
+    // The proxy's user and password as S3A reads them: a Hadoop credential provider
+    // (hadoop.security.credential.provider.path) first, then the configuration.
+    for (String key : secretKeys) {
+      String value = password(conf, key);
+      if (value != null) {
+        kv.add(key);
+        kv.add(value);
+      }
+    }
     return kv.toArray(new String[0]);
+  }
+
+  /** {@code conf.getPassword(key)} as a string; null if unset or unreadable (never the value in a message). */
+  private static String password(Configuration conf, String key) {
+    try {
+      char[] p = conf.getPassword(key);
+      return p == null ? null : new String(p);
+    } catch (IOException e) {
+      throw new RoleBridgeConfigException(key, key + ": cannot be read from the Hadoop credential providers ("
+          + e.getClass().getName() + "). Check hadoop.security.credential.provider.path");
+    }
   }
 
   private static boolean onlyFromDefaults(Configuration conf, String key) {

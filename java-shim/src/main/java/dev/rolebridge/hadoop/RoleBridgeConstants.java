@@ -24,6 +24,14 @@ public final class RoleBridgeConstants {
   public static final String GROUP_PREFIX = "rolebridge.group.";
   /** Prefix of S3A's assumed-role keys, read where no rolebridge key is set. */
   public static final String S3A_ASSUMED_ROLE_PREFIX = "fs.s3a.assumed.role.";
+  /**
+   * Prefix of S3A's proxy keys ({@code fs.s3a.proxy.host}, {@code .port}, {@code .username},
+   * {@code .password}, {@code .secured}; per bucket {@code fs.s3a.bucket.<BUCKET>.proxy.*}): the
+   * provider's STS calls go through the proxy S3A's own requests use. See docs/proxies.md.
+   */
+  public static final String S3A_PROXY_PREFIX = "fs.s3a.proxy.";
+  /** The proxy keys whose values may be kept in a Hadoop credential provider (as S3A reads them). */
+  static final String[] S3A_PROXY_SECRET_PARTS = {"username", "password"};
 
   /** ARN of the role to assume in the destination account. Required. */
   public static final String ROLE_ARN = "rolebridge.role.arn";

@@ -193,6 +193,9 @@ def table(a):
     print(f"Where the account's STS rate ({q:.0f}/s) becomes the limit, at {r} settings set(s):")
     print(f"- start and refresh waves, node cache: {q * a.window / r:,.0f} nodes (whatever the JVMs per node); "
           f"without it: {q * a.window / r:,.0f} JVMs in all ({q * a.window / r / m:,.0f} nodes of {m} JVMs)")
+    print(f"- the same waves with temporary source keys (an EMR instance profile) and the node cache: the JVM that "
+          f"writes a node's session first asks GetCallerIdentity once (once per source key per process), so a node's "
+          f"start wave is up to R + min(R, M) requests: {q * a.window / (r + min(r, m)):,.0f} nodes")
     print(f"- steady state, node cache: {q * (a.duration - a.ahead) / r:,.0f} nodes; without it: "
           f"{q * (a.duration - a.ahead) / r:,.0f} JVMs")
     print(f"- broken trust policy, remembered on the node: {q * 0.95 * a.ttl / (2 * r):,.0f} nodes; not remembered: "

@@ -146,6 +146,19 @@ pub trait FetchSession: Send + Sync + 'static {
     ) -> BoxFuture<Result<Session>>;
 }
 
+thread_local! {
+    /// Whether this thread's last [`SessionCache::get`] or [`SessionCache::refresh`] waited for
+    /// a fetch (STS or the node cache), whatever it returned; see [`last_call_waited`].
+    static CALL_WAITED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread's last `get` or `refresh` waited for a fetch rather than being
+/// answered at once (from memory, or with a remembered error): for the JVM's count of callers
+/// that waited.
+pub fn last_call_waited() -> bool {
+    CALL_WAITED.with(|w| w.get())
+}
+
 /// A session handed out, with the time at which the caller should ask the cache again.
 #[derive(Debug, Clone)]
 pub struct Handout {
@@ -208,6 +221,20 @@ struct State {
     fetches: u64,
     /// The `refusal_ttl` of the caller that began the fetch under way.
     refusal_ttl: Duration,
+    /// When this process learned of the refusal in `last_error`, if it is one: each caller
+    /// remembers it no longer than its own `refusal_ttl` from then (settings sets that differ only
+    /// in `rolebridge.refusal.ttl` share the entry).
+    refused_at: Option<Instant>,
+}
+
+impl State {
+    /// Until when a caller with `refusal_ttl` is answered with `last_error` without a new fetch.
+    fn retry_at_for(&self, refusal_ttl: Duration) -> Option<Instant> {
+        match (self.retry_at, self.refused_at) {
+            (Some(t), Some(at)) => Some(t.min(at + refusal_ttl)),
+            (t, _) => t,
+        }
+    }
 }
 
 impl Entry {
@@ -300,6 +327,7 @@ impl SessionCache {
 
     /// [`Self::get`], for a caller that has waited for a fetch already (`waited`, counted).
     fn get_after(&self, entry: &Arc<Entry>, timing: Timing, mut waited: bool) -> Result<Handout> {
+        CALL_WAITED.with(|w| w.set(waited));
         let mut st = entry.lock();
         loop {
             let now = self.clock.now();
@@ -313,7 +341,11 @@ impl SessionCache {
                 let ask_again_at = if now < fresh_until {
                     fresh_until
                 } else {
-                    if !st.fetching && st.retry_at.is_none_or(|t| self.clock.instant() >= t) {
+                    if !st.fetching
+                        && st
+                            .retry_at_for(timing.refusal_ttl)
+                            .is_none_or(|t| self.clock.instant() >= t)
+                    {
                         refresh = Some(self.begin_fetch(
                             entry,
                             &mut st,
@@ -337,7 +369,7 @@ impl SessionCache {
             }
             let generation = st.generation;
             if !st.fetching {
-                if let (Some(e), Some(t)) = (&st.last_error, st.retry_at) {
+                if let (Some(e), Some(t)) = (&st.last_error, st.retry_at_for(timing.refusal_ttl)) {
                     if self.clock.instant() < t {
                         return Err(e.clone());
                     }
@@ -354,6 +386,7 @@ impl SessionCache {
             }
             if !waited {
                 waited = true;
+                CALL_WAITED.with(|w| w.set(true));
                 entry.stats.waited.fetch_add(1, Relaxed);
             }
             st = self.wait_for_fetch(entry, st, generation, timing.wait_bound)?;
@@ -373,9 +406,12 @@ impl SessionCache {
     /// Fetches a new session now (joining a fetch already under way) and returns it.
     /// A remembered refusal or throttling is answered at once, as [`SessionCache::get`] does.
     pub fn refresh(&self, entry: &Arc<Entry>, timing: Timing) -> Result<Handout> {
+        CALL_WAITED.with(|w| w.set(false));
         let mut st = entry.lock();
         let generation = st.generation;
-        if let (Some(e @ Error::Remembered { .. }), Some(t)) = (&st.last_error, st.retry_at) {
+        if let (Some(e @ Error::Remembered { .. }), Some(t)) =
+            (&st.last_error, st.retry_at_for(timing.refusal_ttl))
+        {
             if !st.fetching && self.clock.instant() < t {
                 return Err(e.clone());
             }
@@ -397,6 +433,7 @@ impl SessionCache {
             st = entry.lock();
         }
         entry.stats.waited.fetch_add(1, Relaxed);
+        CALL_WAITED.with(|w| w.set(true));
         let st = self.wait_for_fetch(entry, st, generation, timing.wait_bound)?;
         if let Some(e) = &st.last_error {
             return Err(e.clone());
@@ -608,6 +645,7 @@ impl Entry {
                 st.last_error = None;
                 st.failures = 0;
                 st.retry_at = None;
+                st.refused_at = None;
             }
             Err(e) => {
                 st.failures = st.failures.saturating_add(1);
@@ -620,6 +658,7 @@ impl Entry {
                     "no new session: {e}"
                 );
                 st.retry_at = Some(clock.instant() + backoff);
+                st.refused_at = e.is_refusal().then(|| clock.instant());
                 self.stats.error(e.code());
                 st.last_error = Some(e);
             }
@@ -1006,6 +1045,38 @@ mod tests {
     }
 
     /// rolebridge.refusal.ttl=0: a refusal is not remembered, only the short backoff applies.
+    #[test]
+    fn each_caller_remembers_a_refusal_no_longer_than_its_own_ttl() {
+        // Two settings sets that differ only in rolebridge.refusal.ttl share the entry.
+        let f = fixture(Duration::ZERO);
+        *f.sts.fail.lock().unwrap() = Some(access_denied());
+        let short = Timing {
+            refusal_ttl: Duration::from_secs(60),
+            ..R
+        };
+        let none = Timing {
+            refusal_ttl: Duration::ZERO,
+            ..R
+        };
+        assert!(f.cache.get(&f.entry, R).is_err()); // remembered for ~5 min
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 1);
+        assert!(f.cache.get(&f.entry, short).is_err());
+        assert_eq!(
+            f.sts.calls.load(Ordering::SeqCst),
+            1,
+            "within the short TTL too"
+        );
+        assert!(f.cache.get(&f.entry, none).is_err());
+        assert_eq!(
+            f.sts.calls.load(Ordering::SeqCst),
+            2,
+            "refusal.ttl=0 asks STS"
+        );
+        f.clock.advance(Duration::from_secs(61));
+        assert!(f.cache.get(&f.entry, short).is_err());
+        assert_eq!(f.sts.calls.load(Ordering::SeqCst), 3, "past the short TTL");
+    }
+
     #[test]
     fn a_zero_ttl_remembers_no_refusal() {
         let f = fixture(Duration::ZERO);

@@ -114,8 +114,9 @@ pub const THROTTLING_CODES: [&str; 14] = [
 ];
 
 /// Codes STS refuses with that a later call can succeed without a change of settings or policy:
-/// the source credentials expired and the chain renews them.
-const NOT_A_REFUSAL: [&str; 2] = ["ExpiredToken", "ExpiredTokenException"];
+/// the source credentials expired and the chain renews them. And `Unknown`: an answer with no
+/// code of STS's (a proxy's or a load balancer's error page), which is not STS's refusal.
+const NOT_A_REFUSAL: [&str; 3] = ["ExpiredToken", "ExpiredTokenException", "Unknown"];
 
 impl Error {
     /// A refusal of STS that only a change (trust policy, role, external ID, settings) ends: an

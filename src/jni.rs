@@ -389,6 +389,16 @@ pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_failsOpen<'local>
     run(&mut env, 0, |_| Ok(u8::from(borrow(handle)?.fails_open())))
 }
 
+/// Whether the calling thread's last `credentials` or `refresh` waited for a fetch (STS or the
+/// node cache) rather than being answered at once.
+#[no_mangle]
+pub extern "system" fn Java_dev_rolebridge_hadoop_NativeBridge_lastCallWaited<'local>(
+    _env: JNIEnv<'local>,
+    _: JClass<'local>,
+) -> jboolean {
+    u8::from(crate::cache::last_call_waited())
+}
+
 /// The figures of a native session, by its identity (`sessionId`), in the order
 /// `NativeBridge.stats` documents; null if this copy of the library has no such session.
 #[no_mangle]

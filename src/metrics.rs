@@ -14,22 +14,9 @@ use std::time::{Duration, SystemTime};
 /// Upper bounds (milliseconds) of the STS latency histogram's buckets; one more bucket above.
 pub const LATENCY_BOUNDS_MS: [u64; 10] = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
 
-/// STS's (and the AWS SDKs') error codes for a request turned away because of its rate.
-const THROTTLING_CODES: [&str; 9] = [
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-];
-
 /// Whether an error code says the request was throttled.
 pub fn is_throttling(code: &str) -> bool {
-    THROTTLING_CODES.contains(&code)
+    crate::error::THROTTLING_CODES.contains(&code)
 }
 
 /// The counters of one native session (one entry of the process's session cache).

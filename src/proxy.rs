@@ -2,12 +2,13 @@
 //!
 //! A proxy comes from S3A's `fs.s3a.proxy.*` keys (given to a provider in its Hadoop
 //! configuration; they apply to every URL, as S3A applies them to S3) or else from the
-//! environment as curl reads it: `https_proxy`/`HTTPS_PROXY` for `https://` URLs,
-//! `http_proxy`/`HTTP_PROXY` for `http://` URLs (lower case first). `no_proxy`/`NO_PROXY` alone
-//! decides what else goes direct: there is no implicit bypass of `localhost` or loopback.
+//! environment: `https_proxy`/`HTTPS_PROXY` for `https://` URLs, `http_proxy`/`HTTP_PROXY` for
+//! `http://` URLs (lower case first). `no_proxy`/`NO_PROXY` alone decides what else goes direct,
+//! mostly as curl reads it ([`NoProxy::parse`]): there is no implicit bypass of `localhost` or
+//! loopback.
 //! Instance metadata and the ECS/EKS container endpoints never go through a proxy: their
-//! clients are built without one ([`crate::sts`]), and [`Proxies::route`] sends their fixed
-//! addresses direct as well.
+//! clients are built without one ([`crate::sts`]), and [`Proxies::route`] sends their addresses
+//! (and the hosts the environment moves them to) direct as well.
 //!
 //! A proxy's password is a secret: [`ProxyUrl`] prints it as `****` everywhere (Display, Debug,
 //! messages); only the connector gets it.
@@ -18,13 +19,61 @@ use std::net::IpAddr;
 use crate::error::{Error, Result};
 
 /// The addresses of instance metadata (IMDS over IPv4 and IPv6) and of the ECS and EKS Pod
-/// Identity credential endpoints: always direct, whatever a proxy setting or NO_PROXY says.
-pub const METADATA_HOSTS: [&str; 4] = [
+/// Identity credential endpoints (over IPv4 and IPv6): always direct, whatever a proxy setting
+/// or NO_PROXY says. Compared as addresses, so `[fd00:ec2::254]`, `169.254.169.254.` and
+/// `::ffff:169.254.169.254` are all the same endpoint.
+pub const METADATA_HOSTS: [&str; 5] = [
     "169.254.169.254",
     "fd00:ec2::254",
     "169.254.170.2",
     "169.254.170.23",
+    "fd00:ec2::23",
 ];
+
+/// The variables that move the metadata and container endpoints: their hosts go direct too.
+pub const METADATA_ENDPOINT_VARS: [&str; 2] = [
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+];
+
+/// `host` as a comparable name: no brackets, no trailing dot, lower case; an IPv4 address
+/// written as IPv6 (`::ffff:a.b.c.d`) as the IPv4 address.
+fn normal_host(host: &str) -> String {
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    match bare.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
+        Ok(ip) => ip.to_string(),
+        Err(_) => bare,
+    }
+}
+
+/// The host of a URL (`scheme://[user@]host[:port]/...`).
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    split_host_port(authority).map_or(authority, |(h, _)| h)
+}
+
+/// Whether `host` is instance metadata or a container credential endpoint: one of
+/// [`METADATA_HOSTS`], or the host of a URL in one of [`METADATA_ENDPOINT_VARS`] (`get` reads a
+/// variable).
+fn is_metadata(host: &str, get: impl Fn(&str) -> Option<String>) -> bool {
+    let host = normal_host(host);
+    METADATA_HOSTS.iter().any(|m| normal_host(m) == host)
+        || METADATA_ENDPOINT_VARS.iter().any(|var| {
+            get(var).is_some_and(|url| {
+                let h = url_host(url.trim());
+                !h.is_empty() && normal_host(h) == host
+            })
+        })
+}
 
 /// The variables [`Proxies::from_env`] reads.
 pub const ENV_VARS: [&str; 6] = [
@@ -233,33 +282,45 @@ enum Bypass {
 pub struct NoProxy {
     pub from: String,
     entries: Vec<(String, Bypass, Option<u16>)>,
+    /// Entries that could not be read, each with why: skipped (curl skips them too), and said.
+    pub ignored: Vec<(String, String)>,
 }
 
 impl NoProxy {
-    /// Parses a `NO_PROXY` value: entries separated by commas or white space; `*` (every host),
-    /// an IP address or CIDR block, or a domain name (`example.com` and `.example.com` both match
-    /// `example.com` and every name under it; `*.example.com` is read as `.example.com`); an entry
-    /// may end in `:PORT` to match that port only.
-    pub fn parse(var: &str, text: &str) -> Result<NoProxy> {
-        let mut entries = Vec::new();
+    /// Parses a `NO_PROXY` value: entries separated by commas or white space; `*` alone (the
+    /// whole value) sends every host direct; an IP address or CIDR block, or a domain name
+    /// (`example.com` and `.example.com` both match `example.com` and every name under it;
+    /// `*.example.com` is read as `.example.com`); an entry may end in `:PORT` to match that port
+    /// only. An entry that is none of these (`10.*`, `<local>`, a URL) is skipped, as curl skips
+    /// what it cannot match, and kept in [`NoProxy::ignored`] with the reason, for a warning and
+    /// for `doctor`: the variable is shared with every other tool of the node, so an entry only
+    /// another tool reads must not stop rolebridge.
+    pub fn parse(var: &str, text: &str) -> NoProxy {
+        let mut no_proxy = NoProxy {
+            from: var.to_owned(),
+            ..NoProxy::default()
+        };
+        if text.trim() == "*" {
+            no_proxy.entries.push(("*".to_owned(), Bypass::All, None));
+            return no_proxy;
+        }
         for entry in text
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|e| !e.is_empty())
         {
-            let bypass = parse_bypass(entry).map_err(|problem| {
-                Error::setting(
-                    var,
-                    format!("has the entry \"{entry}\", which {problem}"),
-                    "Entries are *, a host or domain (example.com or .example.com, optionally \
-                     :PORT), an IP address or a CIDR block (10.0.0.0/8), separated by commas",
-                )
-            })?;
-            entries.push((entry.to_owned(), bypass.0, bypass.1));
+            match parse_bypass(entry) {
+                Ok((bypass, port)) => no_proxy.entries.push((entry.to_owned(), bypass, port)),
+                Err(problem) => {
+                    tracing::warn!(
+                        "{var}: the entry \"{entry}\" is skipped: it {problem} (entries are a \
+                         host or domain, optionally :PORT, an IP address or a CIDR block; * only \
+                         as the whole value)"
+                    );
+                    no_proxy.ignored.push((entry.to_owned(), problem));
+                }
+            }
         }
-        Ok(NoProxy {
-            from: var.to_owned(),
-            entries,
-        })
+        no_proxy
     }
 
     /// The entry that sends `host` (at `port`) direct, if one does.
@@ -296,7 +357,7 @@ impl NoProxy {
 
 fn parse_bypass(entry: &str) -> std::result::Result<(Bypass, Option<u16>), String> {
     if entry == "*" {
-        return Ok((Bypass::All, None));
+        return Err("is *, which sends every host direct only as the whole value".to_owned());
     }
     let lower = entry.to_ascii_lowercase();
     // An address or a block, possibly an IPv6 one in brackets.
@@ -463,13 +524,16 @@ impl Proxies {
                 })
                 .transpose()
         };
+        let http = proxy(["http_proxy", "HTTP_PROXY"])?;
+        let https = proxy(["https_proxy", "HTTPS_PROXY"])?;
+        // NO_PROXY only matters beside a proxy: without one it is not read at all.
         let no_proxy = match first(["no_proxy", "NO_PROXY"]) {
-            Some((from, v)) => NoProxy::parse(&from, &v)?,
-            None => NoProxy::default(),
+            Some((from, v)) if http.is_some() || https.is_some() => NoProxy::parse(&from, &v),
+            _ => NoProxy::default(),
         };
         Ok(Proxies {
-            http: proxy(["http_proxy", "HTTP_PROXY"])?,
-            https: proxy(["https_proxy", "HTTPS_PROXY"])?,
+            http,
+            https,
             no_proxy,
         })
     }
@@ -490,6 +554,11 @@ impl Proxies {
 
     /// The way a request to `url` (`scheme://host[:port]/...`) goes.
     pub fn route(&self, url: &str) -> Route {
+        self.route_with(url, |k| std::env::var(k).ok())
+    }
+
+    /// [`Proxies::route`] with the metadata endpoint variables read by `get`.
+    fn route_with(&self, url: &str, get: impl Fn(&str) -> Option<String>) -> Route {
         let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
         let https = !scheme.eq_ignore_ascii_case("http");
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -498,13 +567,19 @@ impl Proxies {
         let port = port
             .and_then(|p| p.parse().ok())
             .unwrap_or(if https { 443 } else { 80 });
-        self.route_to(https, host, port)
+        self.route_to(https, host, port, get)
     }
 
     /// The way a request to `host` at `port` goes (`https`: an `https://` URL).
-    pub fn route_to(&self, https: bool, host: &str, port: u16) -> Route {
+    fn route_to(
+        &self,
+        https: bool,
+        host: &str,
+        port: u16,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Route {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if METADATA_HOSTS.contains(&bare) {
+        if is_metadata(host, get) {
             return Route::Direct(format!(
                 "{bare} is instance or container metadata, never proxied"
             ));
@@ -642,7 +717,7 @@ mod tests {
     }
 
     fn no(text: &str) -> NoProxy {
-        NoProxy::parse("NO_PROXY", text).unwrap()
+        NoProxy::parse("NO_PROXY", text)
     }
 
     #[test]
@@ -667,6 +742,12 @@ mod tests {
         assert_eq!(no("10.0.0.1").matching("ten.example", 80), None);
         assert_eq!(no("example.com").matching("93.184.216.34", 80), None);
         assert_eq!(no("*").matching("anything.at.all", 1), Some("*"));
+        assert_eq!(no(" * ").matching("anything.at.all", 1), Some("*"));
+        // curl sends everything direct only for a lone *: in a list it is skipped.
+        let n = no("*,example.com");
+        assert_eq!(n.matching("anything.at.all", 1), None);
+        assert_eq!(n.matching("example.com", 1), Some("example.com"));
+        assert_eq!(n.ignored.len(), 1);
         assert!(no(" , ,").is_empty());
     }
 
@@ -702,35 +783,75 @@ mod tests {
             },
             NoProxy::default(),
         );
+        let none = |_: &str| None;
         for url in [
             "http://169.254.169.254/latest/api/token",
+            "http://169.254.169.254./latest/api/token",
+            "http://[::ffff:169.254.169.254]/latest/api/token",
             "http://[fd00:ec2::254]/latest/meta-data/",
+            "http://[FD00:EC2:0::254]/latest/meta-data/",
             "http://169.254.170.2/v2/credentials/x",
             "http://169.254.170.23/v1/credentials",
+            "http://[fd00:ec2::23]/v1/credentials",
         ] {
-            assert!(matches!(p.route(url), Route::Direct(_)), "{url}");
+            assert!(matches!(p.route_with(url, none), Route::Direct(_)), "{url}");
         }
         assert!(matches!(
-            p.route("https://sts.amazonaws.com/"),
+            p.route_with("https://sts.amazonaws.com/", none),
             Route::Via(..)
         ));
+        // The endpoints the environment moves (a container's full URI, IMDS elsewhere) too.
+        let moved = |k: &str| match k {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI" => Some("http://127.0.0.1:51679/creds".to_owned()),
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT" => Some("http://[::1]:1338/".to_owned()),
+            _ => None,
+        };
+        for url in [
+            "http://127.0.0.1:51679/creds",
+            "http://[::1]:1338/latest/api/token",
+        ] {
+            assert!(
+                matches!(p.route_with(url, moved), Route::Direct(_)),
+                "{url}"
+            );
+            assert!(matches!(p.route_with(url, none), Route::Via(..)), "{url}");
+        }
     }
 
     #[test]
-    fn bad_no_proxy_entries_are_named() {
-        for (text, rule) in [
-            ("10.0.0.0/33", "prefix length"),
-            ("example.com:port", "port"),
-            ("exa$mple.com", "not a host"),
-            ("not-an-ip/8", "not an IP address"),
-        ] {
-            let (key, msg) = setting_key(Proxies::from_env(env(&[
-                ("HTTPS_PROXY", "http://p:1"),
-                ("no_proxy", text),
-            ])));
-            assert_eq!(key, "no_proxy");
-            assert!(msg.contains(rule), "{text}: {msg}");
+    fn unreadable_no_proxy_entries_are_skipped_and_named() {
+        let p = Proxies::from_env(env(&[
+            ("HTTPS_PROXY", "http://p:1"),
+            (
+                "no_proxy",
+                "10.0.0.0/33,example.com:port,exa$mple.com,not-an-ip/8,10.*,<local>,keep.me",
+            ),
+        ]))
+        .unwrap();
+        let ignored: Vec<_> = p.no_proxy.ignored.iter().map(|(e, _)| e.as_str()).collect();
+        assert_eq!(
+            ignored,
+            [
+                "10.0.0.0/33",
+                "example.com:port",
+                "exa$mple.com",
+                "not-an-ip/8",
+                "10.*",
+                "<local>"
+            ]
+        );
+        for ((_, why), rule) in p.no_proxy.ignored.iter().zip([
+            "prefix length",
+            "port",
+            "not a host",
+            "not an IP address",
+        ]) {
+            assert!(why.contains(rule), "{why}");
         }
+        assert_eq!(p.no_proxy.matching("keep.me", 443), Some("keep.me"));
+        // Without a proxy NO_PROXY is not read: nothing to skip, nothing to say.
+        let p = Proxies::from_env(env(&[("no_proxy", "10.*,<local>")])).unwrap();
+        assert!(p.no_proxy.is_empty() && p.no_proxy.ignored.is_empty());
     }
 
     #[test]

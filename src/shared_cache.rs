@@ -173,6 +173,7 @@ impl SharedDir {
             "code": record.code,
             "message": record.message,
             "hint": record.hint,
+            "at_ms": millis(record.at),
             "until_ms": millis(record.until),
             "throttles": record.throttles,
             "pid": std::process::id(),
@@ -513,6 +514,9 @@ pub struct Backoff {
     pub code: String,
     pub message: String,
     pub hint: String,
+    /// When STS answered (wall clock): a reader whose `rolebridge.refusal.ttl` is shorter than
+    /// the writer's holds a refusal only until `at` plus its own.
+    pub at: SystemTime,
     /// No STS call for the spec before this (wall clock).
     pub until: SystemTime,
     /// Throttled calls in a row (throttling only).
@@ -607,6 +611,13 @@ fn read_backoff_file(
             code,
             message,
             hint,
+            // A record without it (written before it was kept) holds until its end.
+            at: v
+                .get("at_ms")
+                .and_then(|x| x.as_u64())
+                .map_or(UNIX_EPOCH + Duration::from_millis(ms), |at| {
+                    UNIX_EPOCH + Duration::from_millis(at)
+                }),
             until: UNIX_EPOCH + Duration::from_millis(ms),
             throttles,
         },
@@ -887,6 +898,7 @@ mod tests {
             code: "AccessDenied".into(),
             message: "not authorized to perform: sts:AssumeRole (HTTP 403)".into(),
             hint: ". Usually: the role's trust policy does not name ...".into(),
+            at: until - Duration::from_secs(300),
             until,
             throttles: 0,
         }

@@ -940,11 +940,17 @@ impl StsFetcher {
                     off_runtime(move || shared.read_backoff(&spec, kind, &source))
                 })
                 .await;
-            if let Some(b) = found.filter(|b| b.holds(SystemTime::now())) {
+            let now = SystemTime::now();
+            // A refusal holds for this reader no longer than its own refusal.ttl from STS's answer.
+            let until = |b: &Backoff| match b.kind {
+                BackoffKind::Refusal => b.until.min(b.at + refusal_ttl),
+                BackoffKind::Throttle => b.until,
+            };
+            if let Some(b) = found.filter(|b| b.holds(now) && now < until(b)) {
                 tracing::debug!(code = %b.code, until = ?b.until, "answered from the node cache's record, without STS");
                 return Some(Error::remembered(
                     b.error(),
-                    b.until,
+                    until(&b),
                     ON_THIS_NODE,
                     refusal_ttl,
                     b.throttles,
@@ -1004,6 +1010,7 @@ impl StsFetcher {
             code: code.clone(),
             message: message.clone(),
             hint: hint.clone(),
+            at: now,
             until,
             throttles,
         };

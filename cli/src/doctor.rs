@@ -231,7 +231,12 @@ pub fn run(
     checks.push(Check {
         name: "route to STS",
         ok: true,
-        detail: format!("{}: {}", sts.url(), sts.proxies.route(&sts.url())),
+        detail: format!(
+            "{}: {}{}",
+            sts.url(),
+            sts.proxies.route(&sts.url()),
+            skipped_no_proxy(&sts.proxies)
+        ),
     });
     let fetcher = StsFetcher::new();
     rt.block_on(async {
@@ -517,4 +522,21 @@ pub fn report(checks: &[Check], as_json: bool) -> String {
         "some checks failed".into()
     });
     out.join("\n")
+}
+
+/// The NO_PROXY entries rolebridge skipped, for the route line ("" if none).
+fn skipped_no_proxy(proxies: &Proxies) -> String {
+    let ignored = &proxies.no_proxy.ignored;
+    if ignored.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = ignored
+        .iter()
+        .map(|(entry, why)| format!("\"{entry}\" ({why})"))
+        .collect();
+    format!(
+        "; {} entries skipped: {}",
+        proxies.no_proxy.from,
+        list.join(", ")
+    )
 }

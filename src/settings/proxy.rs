@@ -108,7 +108,7 @@ pub(super) fn proxies(raw: &RawSettings) -> Result<Proxies> {
         .into_iter()
         .find_map(|n| env(n).filter(|v| !v.trim().is_empty()).map(|v| (n, v)))
     {
-        Some((n, v)) => NoProxy::parse(n, &v)?,
+        Some((n, v)) => NoProxy::parse(n, &v),
         None => NoProxy::default(),
     };
     Ok(Proxies::one(

@@ -57,6 +57,9 @@ public final class SecretsWorkload {
     // the proxy keys: S3A's own client logs its proxy password at DEBUG, which is S3A's business.
     String proxyPassword = "jvm-secrets-proxy-Pa55word";
     secrets.add(proxyPassword);
+    // and as it goes on the wire (Proxy-Authorization: Basic ...), should a TRACE line dump headers
+    secrets.add(java.util.Base64.getEncoder().encodeToString(
+        ("rbuser:" + proxyPassword).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     try (ProxyIT.TinyProxy proxy = new ProxyIT.TinyProxy("rbuser", proxyPassword)) {
       for (String password : new String[] {proxyPassword, "wrong-" + proxyPassword}) {
         Configuration proxied = aws.s3aConf("destA", "it-secrets-proxy");

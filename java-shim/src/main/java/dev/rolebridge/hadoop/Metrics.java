@@ -1,10 +1,14 @@
 package dev.rolebridge.hadoop;
 
 import java.lang.management.ManagementFactory;
+import java.lang.ref.PhantomReference;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
 import java.lang.ref.WeakReference;
 import java.text.SimpleDateFormat;
 import java.util.ArrayList;
 import java.util.Date;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -46,7 +50,10 @@ final class Metrics {
 
   /**
    * Counts kept in the JVM: answers from memory per thread (the hot path writes only its own
-   * thread's cell, never a shared or atomic field), callers that waited, refusals in mode closed.
+   * thread's cell, never a shared or atomic field); callers that went to the library, as those
+   * that waited for a fetch from STS or the node cache and those the library's memory answered at
+   * once; refusals in mode closed. Every call is counted once: from memory (the JVM's or the
+   * library's), waited, or (answered at once with a remembered error) only as a refusal.
    */
   static final class Counts {
     /** Cells are {@code long[1]}: a JDK class, so a caller thread's map pins no class loader of ours. */
@@ -55,6 +62,7 @@ final class Metrics {
     /** Counts of threads that ended, folded in when their slots are dropped. Guarded by slots. */
     private long ended;
     final java.util.concurrent.atomic.AtomicLong waited = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong libraryHits = new java.util.concurrent.atomic.AtomicLong();
     final java.util.concurrent.atomic.AtomicLong refusals = new java.util.concurrent.atomic.AtomicLong();
 
     private static final class Slot {
@@ -109,11 +117,34 @@ final class Metrics {
   /** The metrics2 source's name while registered, else null. Guarded by LIVE. */
   private static String sourceName;
 
-  /** A provider of {@code s} opened. */
-  static void opened(ProviderCore.Session s) {
+  /**
+   * A provider open in this class loader, followed until it is closed or collected: a provider
+   * nobody closes (an SDK v2 client does not close a provider it was given) must not keep its
+   * session's MBean, and with it this class loader, registered for ever.
+   */
+  static final class Open extends PhantomReference<Object> {
+    final ProviderCore.Session session;
+    final long handle;
+
+    Open(Object provider, ProviderCore.Session session, long handle) {
+      super(provider, GONE);
+      this.session = session;
+      this.handle = handle;
+    }
+  }
+
+  private static final ReferenceQueue<Object> GONE = new ReferenceQueue<Object>();
+  /** Providers opened and neither closed nor reaped. Guarded by LIVE. */
+  private static final Set<Open> OPEN = new HashSet<Open>();
+
+  /** A provider of {@code s} opened; the token to hand to {@link #closed}. */
+  static Open opened(Object provider, ProviderCore.Session s, long handle) {
+    reap();
+    Open open = new Open(provider, s, handle);
     synchronized (LIVE) {
+      OPEN.add(open);
       if (s.providers++ > 0) {
-        return;
+        return open;
       }
       LIVE.add(s);
       s.objectName = register(s);
@@ -121,31 +152,67 @@ final class Metrics {
         sourceName = registerSource();
       }
     }
+    return open;
   }
 
-  /** A provider of {@code s} closed. */
-  static void closed(ProviderCore.Session s) {
+  /** The provider of {@code open} closed. */
+  static void closed(Open open) {
     synchronized (LIVE) {
-      if (--s.providers > 0) {
-        return;
+      if (OPEN.remove(open)) {
+        open.clear();
+        release(open.session);
       }
-      LIVE.remove(s);
-      if (s.objectName != null) {
-        try {
-          ManagementFactory.getPlatformMBeanServer().unregisterMBean(s.objectName);
-        } catch (Exception | LinkageError e) {
-          LOG.debug("rolebridge: unregistering {} failed", s.objectName, e);
+    }
+  }
+
+  /**
+   * Providers collected without being closed: their sessions lose them (the MBean goes with the
+   * last) and their native handles are released. Runs when a provider opens and when the MBeans
+   * or the metrics2 source are read, so a dropped class loader is let go at the next read.
+   */
+  static void reap() {
+    for (Reference<?> r; (r = GONE.poll()) != null;) {
+      Open open = (Open) r;
+      boolean gone;
+      synchronized (LIVE) {
+        gone = OPEN.remove(open);
+        if (gone) {
+          release(open.session);
         }
-        s.objectName = null;
       }
-      if (LIVE.isEmpty() && sourceName != null) {
+      if (gone) {
+        LOG.debug("rolebridge: a provider of session {} of {} was collected without close()", open.session.name,
+            open.session.role);
         try {
-          DefaultMetricsSystem.instance().unregisterSource(sourceName);
-        } catch (Exception | LinkageError e) {
-          LOG.debug("rolebridge: unregistering the metrics2 source {} failed", sourceName, e);
+          NativeBridge.close(open.handle);
+        } catch (RuntimeException | LinkageError e) {
+          LOG.debug("rolebridge: close failed", e);
         }
-        sourceName = null;
       }
+    }
+  }
+
+  /** One provider of {@code s} fewer. Guarded by LIVE. */
+  private static void release(ProviderCore.Session s) {
+    if (--s.providers > 0) {
+      return;
+    }
+    LIVE.remove(s);
+    if (s.objectName != null) {
+      try {
+        ManagementFactory.getPlatformMBeanServer().unregisterMBean(s.objectName);
+      } catch (Exception | LinkageError e) {
+        LOG.debug("rolebridge: unregistering {} failed", s.objectName, e);
+      }
+      s.objectName = null;
+    }
+    if (LIVE.isEmpty() && sourceName != null) {
+      try {
+        DefaultMetricsSystem.instance().unregisterSource(sourceName);
+      } catch (Exception | LinkageError e) {
+        LOG.debug("rolebridge: unregistering the metrics2 source {} failed", sourceName, e);
+      }
+      sourceName = null;
     }
   }
 
@@ -196,6 +263,7 @@ final class Metrics {
     final String lastErrorCode;
     final long hits;
     final long waited;
+    final long libraryHits;
     final long refusals;
 
     Figures(ProviderCore.Session s) {
@@ -205,6 +273,7 @@ final class Metrics {
       this.lastErrorCode = code == null ? "" : code;
       this.hits = s.counts.hits();
       this.waited = s.counts.waited.get();
+      this.libraryHits = s.counts.libraryHits.get();
       this.refusals = s.counts.refusals.get();
     }
 
@@ -241,6 +310,7 @@ final class Metrics {
     }
 
     private Figures f() {
+      reap();
       return new Figures(s);
     }
 
@@ -302,7 +372,7 @@ final class Metrics {
     @Override
     public long getAnswersFromMemory() {
       Figures f = f();
-      return f.hits + f.get(7);
+      return f.hits + f.libraryHits;
     }
 
     @Override
@@ -364,6 +434,7 @@ final class Metrics {
 
     @Override
     public void getMetrics(MetricsCollector collector, boolean all) {
+      reap();
       List<ProviderCore.Session> sessions;
       synchronized (LIVE) {
         sessions = new ArrayList<ProviderCore.Session>(LIVE);
@@ -379,7 +450,7 @@ final class Metrics {
             .addGauge(info("StsLatencyP50Millis", "median AssumeRole latency (bucket bound)"), f.get(4))
             .addGauge(info("StsLatencyP90Millis", "90th percentile AssumeRole latency (bucket bound)"), f.get(5))
             .addGauge(info("StsLatencyP99Millis", "99th percentile AssumeRole latency (bucket bound)"), f.get(6))
-            .addCounter(info("AnswersFromMemory", "credentials handed out from memory"), f.hits + f.get(7))
+            .addCounter(info("AnswersFromMemory", "credentials handed out from memory"), f.hits + f.libraryHits)
             .addCounter(info("AnswersFromNodeCache", "fetches answered by the node cache"), f.get(8))
             .addCounter(info("StsFetches", "fetches that called STS"), f.get(9))
             .addCounter(info("CallersThatWaited", "callers that waited for a fetch"), f.waited)

@@ -25,6 +25,13 @@ final class NativeBridge {
   /** Whether rolebridge.failure.mode is open. */
   static native boolean failsOpen(long handle);
 
+  /**
+   * Whether this thread's last {@link #credentials} or {@link #refresh} waited for a fetch (from
+   * STS or the node cache), whatever it returned, rather than being answered at once from the
+   * library's memory or with a remembered error.
+   */
+  static native boolean lastCallWaited();
+
   /** {role, session name} of the handle's native session, for metric names. */
   static native String[] labels(long handle);
 

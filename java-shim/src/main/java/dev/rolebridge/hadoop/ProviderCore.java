@@ -127,6 +127,8 @@ final class ProviderCore<T> implements Closeable {
   private final String description;
   private final boolean failsOpen;
   private final Session session;
+  /** This provider as {@link Metrics} follows it until it is closed or collected. */
+  private volatile Metrics.Open open;
   /** The credentials to hand out, or null when the native cache must be asked. */
   private volatile Current<T> current;
   // Guarded by this: the last credentials made and their access key ID (reused for the same
@@ -136,6 +138,9 @@ final class ProviderCore<T> implements Closeable {
   private CompletableFuture<T> fetching;
   private CompletableFuture<T> refreshing;
   private int calls;
+  /** Callers of the fetch under way and of the refresh under way (its starter and joiners). */
+  private int fetchCallers;
+  private int refreshCallers;
   private boolean closed;
   private boolean released;
 
@@ -173,7 +178,7 @@ final class ProviderCore<T> implements Closeable {
     LOG.debug("rolebridge provider for bucket {}: {}", bucket, description);
     Session session = session(NativeBridge.sessionId(handle), handle);
     ProviderCore<T> core = new ProviderCore<T>(handle, converter, description, NativeBridge.failsOpen(handle), session);
-    Metrics.opened(session);
+    core.open = Metrics.opened(core, session, handle);
     return core;
   }
 
@@ -378,7 +383,6 @@ final class ProviderCore<T> implements Closeable {
       into.complete(c.credentials);
       return;
     }
-    session.counts.waited.incrementAndGet();
     CompletableFuture<T> f;
     try {
       f = start(false);
@@ -402,7 +406,6 @@ final class ProviderCore<T> implements Closeable {
   }
 
   private T fetch(boolean force) {
-    session.counts.waited.incrementAndGet();
     try {
       return await(start(force));
     } catch (RuntimeException e) {
@@ -421,6 +424,11 @@ final class ProviderCore<T> implements Closeable {
     }
     CompletableFuture<T> f = force ? refreshing : fetching;
     if (f != null) {
+      if (force) {
+        refreshCallers++;
+      } else {
+        fetchCallers++;
+      }
       return f;
     }
     final CompletableFuture<T> next = new CompletableFuture<T>();
@@ -428,8 +436,10 @@ final class ProviderCore<T> implements Closeable {
     calls++;
     if (force) {
       refreshing = next;
+      refreshCallers = 1;
     } else {
       fetching = next;
+      fetchCallers = 1;
     }
     return next;
   }
@@ -442,11 +452,17 @@ final class ProviderCore<T> implements Closeable {
   private void run(CompletableFuture<T> f, boolean force) {
     T result = null;
     Throwable failure = null;
+    boolean waited = false;
     try {
       // Read before the native call: an answer from before a concurrent forced refresh is then
       // installed with the old generation, and the next call asks again.
       long generation = session.generation;
-      NativeSession ns = force ? NativeBridge.refresh(handle) : NativeBridge.credentials(handle);
+      NativeSession ns;
+      try {
+        ns = force ? NativeBridge.refresh(handle) : NativeBridge.credentials(handle);
+      } finally {
+        waited = NativeBridge.lastCallWaited();
+      }
       if (force) {
         synchronized (session) {
           generation = ++session.generation;
@@ -457,17 +473,27 @@ final class ProviderCore<T> implements Closeable {
       failure = e;
     } finally {
       boolean release;
+      int callers = 0;
       synchronized (this) {
         if (force ? refreshing == f : fetching == f) {
           if (force) {
             refreshing = null;
+            callers = refreshCallers;
+            refreshCallers = 0;
           } else {
             fetching = null;
+            callers = fetchCallers;
+            fetchCallers = 0;
           }
         }
         calls--;
         release = closed && calls == 0 && !released;
         released |= release;
+      }
+      if (waited) {
+        session.counts.waited.addAndGet(callers);
+      } else if (failure == null) {
+        session.counts.libraryHits.addAndGet(callers);
       }
       Metrics.logAudit();
       if (failure == null) {
@@ -561,7 +587,7 @@ final class ProviderCore<T> implements Closeable {
       release = calls == 0;
       released |= release;
     }
-    Metrics.closed(session);
+    Metrics.closed(open);
     if (release) {
       release();
     }

@@ -53,24 +53,31 @@ fn normal_host(host: &str) -> String {
     }
 }
 
-/// The host of a URL (`scheme://[user@]host[:port]/...`).
-fn url_host(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+/// The host and port of a URL (`scheme://[user@]host[:port]/...`; the scheme's port if none).
+fn url_host_port(url: &str) -> (&str, u16) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    split_host_port(authority).map_or(authority, |(h, _)| h)
+    let (host, port) = split_host_port(authority).unwrap_or((authority, None));
+    let default = if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    };
+    (host, port.and_then(|p| p.parse().ok()).unwrap_or(default))
 }
 
-/// Whether `host` is instance metadata or a container credential endpoint: one of
-/// [`METADATA_HOSTS`], or the host of a URL in one of [`METADATA_ENDPOINT_VARS`] (`get` reads a
-/// variable).
-fn is_metadata(host: &str, get: impl Fn(&str) -> Option<String>) -> bool {
+/// Whether `host` (at `port`) is instance metadata or a container credential endpoint: one of
+/// [`METADATA_HOSTS`] (any port), or the host and port of a URL in one of
+/// [`METADATA_ENDPOINT_VARS`] (`get` reads a variable; the port too, since such an endpoint moved
+/// to loopback shares its address with other services).
+fn is_metadata(host: &str, port: u16, get: impl Fn(&str) -> Option<String>) -> bool {
     let host = normal_host(host);
     METADATA_HOSTS.iter().any(|m| normal_host(m) == host)
         || METADATA_ENDPOINT_VARS.iter().any(|var| {
             get(var).is_some_and(|url| {
-                let h = url_host(url.trim());
-                !h.is_empty() && normal_host(h) == host
+                let (h, p) = url_host_port(url.trim());
+                !h.is_empty() && normal_host(h) == host && p == port
             })
         })
 }
@@ -579,7 +586,7 @@ impl Proxies {
         get: impl Fn(&str) -> Option<String>,
     ) -> Route {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if is_metadata(host, get) {
+        if is_metadata(host, port, get) {
             return Route::Direct(format!(
                 "{bare} is instance or container metadata, never proxied"
             ));

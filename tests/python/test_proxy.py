@@ -210,6 +210,21 @@ def test_doctor_names_the_no_proxy_entry(clients, local_aws, proxy):
     assert proxy.requests() == []
 
 
+def test_unreadable_no_proxy_entries_are_skipped_and_said(tmp_path, clients, local_aws, proxy):
+    """NO_PROXY is the node's, shared with other tools: entries only another tool reads (Java's
+    10.*, Windows' <local>) are skipped and named by doctor, and never stop the command; without a
+    proxy NO_PROXY is not read at all."""
+    out, report, checks = doctor(clients, local_aws,
+                                 env_with(HTTP_PROXY=proxy.url(), no_proxy="10.*,<local>,127.0.0.1"))
+    assert report["ok"], report
+    detail = checks["route to STS"]["detail"]
+    assert detail.startswith(f"{local_aws.endpoint}: direct (no_proxy entry \"127.0.0.1\" matches 127.0.0.1)"), detail
+    assert "no_proxy entries skipped: \"10.*\"" in detail and "\"<local>\"" in detail, detail
+    assert proxy.requests() == []
+    out = credential_process(clients, local_aws, tmp_path, env_with(NO_PROXY="10.*,<local>,*"))
+    assert out.returncode == 0, out.stderr
+
+
 class Imds(http.server.BaseHTTPRequestHandler):
     """An IMDSv2 stand-in that knows the region only."""
     seen = []

@@ -53,10 +53,12 @@ public final class ProviderBenchmark {
         "one `System.currentTimeMillis()` compared with a constant expiry"),
     ROLEBRIDGE_V1("rolebridge RoleBridgeCredentialsProvider",
         "volatile reads of its core (which `setConf` may replace), of the current credentials and of the"
-            + " session's refresh generation; one `System.currentTimeMillis()` compared with the ask-again time"),
+            + " session's refresh generation; one `System.currentTimeMillis()` compared with the ask-again time;"
+            + " the answer counted in the calling thread's own cell (a `ThreadLocal` lookup and a plain write)"),
     ROLEBRIDGE_V2("rolebridge RoleBridgeCredentialsProviderV2",
         "volatile reads of the current credentials and of the session's refresh generation; one"
-            + " `System.currentTimeMillis()` compared with the ask-again time"),
+            + " `System.currentTimeMillis()` compared with the ask-again time; the answer counted in the calling"
+            + " thread's own cell (a `ThreadLocal` lookup and a plain write)"),
     SDK_V1("SDK v1 STSAssumeRoleSessionCredentialsProvider",
         "`RefreshableTask.getValue()`: two refresh predicates, each reading the session's expiry `Date` and"
             + " `System.currentTimeMillis()`, and `AtomicReference` reads"),

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What the SDK v1 and v2 providers share: the native handle, and the current immutable credentials
  * with the wall-clock time at which to ask the native cache again. The steady-state {@link #get()}
- * is two volatile reads and one read of the wall clock ({@code System.currentTimeMillis()}): it
+ * is two volatile reads, one read of the wall clock ({@code System.currentTimeMillis()}) and one
+ * count in the calling thread's own cell ({@link Metrics.Counts#hit()}, no shared write): it
  * never crosses JNI, and it never hands out credentials past their ask-again time by the wall
  * clock, whatever the clocks did (a step forward, a host suspend during which the monotonic clock
  * stood still). The native cache sets the ask-again time no later than one minute before expiry.

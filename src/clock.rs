@@ -60,7 +60,8 @@ impl Clock for ManualClock {
     }
 }
 
-/// A wall-clock time as UTC, `2026-12-05T13:40:02Z`, for messages.
+/// A wall-clock time as UTC, ISO 8601 to the second (`2026-12-05T13:40:02Z`), for messages and
+/// the audit line.
 pub fn utc_text(t: SystemTime) -> String {
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
@@ -95,5 +96,9 @@ mod tests {
         assert_eq!(utc_text(std::time::UNIX_EPOCH), "1970-01-01T00:00:00Z");
         let leap = std::time::UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(utc_text(leap), "2000-02-29T00:00:00Z");
+        // the audit line's expiration (metrics.rs) is this text too
+        let t = |s| std::time::UNIX_EPOCH + Duration::from_secs(s);
+        assert_eq!(utc_text(t(1_796_483_199)), "2026-12-05T15:06:39Z");
+        assert_eq!(utc_text(t(4_107_542_399)), "2100-02-28T23:59:59Z");
     }
 }

@@ -160,35 +160,14 @@ pub struct AssumeRoleEvent<'a> {
     pub took: Duration,
 }
 
-/// ISO 8601 in UTC, to the second: `2026-12-05T14:06:39Z`.
-pub fn iso8601(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (proleptic Gregorian), by 400-year eras.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 /// The audit line of an AssumeRole call: `key=value` fields, values without spaces.
 pub fn audit_line(e: &AssumeRoleEvent<'_>) -> String {
     let or_dash = |v: Option<&str>| v.filter(|v| !v.is_empty()).unwrap_or("-").to_owned();
     let outcome = match e.outcome {
-        Ok((key, expiry)) => format!("result=ok accessKeyId={key} expiration={}", iso8601(expiry)),
+        Ok((key, expiry)) => format!(
+            "result=ok accessKeyId={key} expiration={}",
+            crate::clock::utc_text(expiry)
+        ),
         Err(code) => format!("result={code}"),
     };
     format!(
@@ -223,15 +202,6 @@ pub fn take_audit() -> (Vec<String>, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso8601_is_utc_to_the_second() {
-        let t = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
-        assert_eq!(iso8601(t(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(t(951_782_400)), "2000-02-29T00:00:00Z");
-        assert_eq!(iso8601(t(1_796_483_199)), "2026-12-05T15:06:39Z");
-        assert_eq!(iso8601(t(4_107_542_399)), "2100-02-28T23:59:59Z");
-    }
 
     #[test]
     fn latency_quantiles_come_from_the_buckets() {

@@ -53,18 +53,20 @@ fn normal_host(host: &str) -> String {
     }
 }
 
-/// The host and port of a URL (`scheme://[user@]host[:port]/...`; the scheme's port if none).
-fn url_host_port(url: &str) -> (&str, u16) {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+/// Whether a URL `[scheme://][user@]host[:port][/...]` is `https` (any scheme but `http://`;
+/// without a scheme, `https_without_scheme`), its host and its port (the scheme's if none).
+fn url_parts(url: &str, https_without_scheme: bool) -> (bool, &str, u16) {
+    let (https, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (!scheme.eq_ignore_ascii_case("http"), rest),
+        None => (https_without_scheme, url),
+    };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let (host, port) = split_host_port(authority).unwrap_or((authority, None));
-    let default = if scheme.eq_ignore_ascii_case("https") {
-        443
-    } else {
-        80
-    };
-    (host, port.and_then(|p| p.parse().ok()).unwrap_or(default))
+    let port = port
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(if https { 443 } else { 80 });
+    (https, host, port)
 }
 
 /// Whether `host` (at `port`) is instance metadata or a container credential endpoint: one of
@@ -76,7 +78,7 @@ fn is_metadata(host: &str, port: u16, get: impl Fn(&str) -> Option<String>) -> b
     METADATA_HOSTS.iter().any(|m| normal_host(m) == host)
         || METADATA_ENDPOINT_VARS.iter().any(|var| {
             get(var).is_some_and(|url| {
-                let (h, p) = url_host_port(url.trim());
+                let (_, h, p) = url_parts(url.trim(), false);
                 !h.is_empty() && normal_host(h) == host && p == port
             })
         })
@@ -566,14 +568,7 @@ impl Proxies {
 
     /// [`Proxies::route`] with the metadata endpoint variables read by `get`.
     fn route_with(&self, url: &str, get: impl Fn(&str) -> Option<String>) -> Route {
-        let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
-        let https = !scheme.eq_ignore_ascii_case("http");
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let (host, port) = split_host_port(authority).unwrap_or((authority, None));
-        let port = port
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(if https { 443 } else { 80 });
+        let (https, host, port) = url_parts(url, true);
         self.route_to(https, host, port, get)
     }
 

@@ -845,25 +845,19 @@ impl StsFetcher {
             temporary: creds.session_token().is_some(),
             creds,
         };
-        if let Some(s) = self
-            .shared_session(&shared, spec, &mut me, min_expiration)
+        if let Some(answer) = self
+            .node_answer(&shared, spec, &mut me, min_expiration, refusal_ttl)
             .await
         {
-            return Ok(s);
-        }
-        if let Some(e) = self.node_backoff(&shared, spec, &mut me, refusal_ttl).await {
-            return Err(e);
+            return answer;
         }
         let lock = shared.lock(spec, spec.sts.timeout).await;
         // Another process may have fetched the session, or been refused, while this one waited.
-        if let Some(s) = self
-            .shared_session(&shared, spec, &mut me, min_expiration)
+        if let Some(answer) = self
+            .node_answer(&shared, spec, &mut me, min_expiration, refusal_ttl)
             .await
         {
-            return Ok(s);
-        }
-        if let Some(e) = self.node_backoff(&shared, spec, &mut me, refusal_ttl).await {
-            return Err(e);
+            return answer;
         }
         // What this process writes must name its principal, or processes whose temporary keys
         // differ cannot share it: asked while STS makes the session.
@@ -903,6 +897,24 @@ impl StsFetcher {
         }
         drop(lock);
         Ok(session)
+    }
+
+    /// What the node cache already answers for `spec`, without STS: its session (valid until
+    /// `min_expiration`), else a refusal or throttling it records that holds now.
+    async fn node_answer(
+        &self,
+        shared: &SharedDir,
+        spec: &SessionSpec,
+        me: &mut Me,
+        min_expiration: SystemTime,
+        refusal_ttl: Duration,
+    ) -> Option<Result<Session>> {
+        if let Some(s) = self.shared_session(shared, spec, me, min_expiration).await {
+            return Some(Ok(s));
+        }
+        self.node_backoff(shared, spec, me, refusal_ttl)
+            .await
+            .map(Err)
     }
 
     /// The node cache's session for `spec` that this process's source fetched, if there is one
